@@ -1,0 +1,1 @@
+"""Options, graph builder and command line of wiredesk."""

@@ -1,0 +1,94 @@
+"""Every limit and politeness setting of wiredesk, with its default and its reason."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Caps and politeness rules for every HTTP request wiredesk makes."""
+
+    # Articles above a few MB are galleries or PDFs, not news; reading them wastes memory.
+    max_body_bytes: int = 5 * 1024 * 1024
+    # Applied after gzip/deflate/brotli decoding, so a small bomb cannot expand past it.
+    max_decoded_bytes: int = 8 * 1024 * 1024
+    # Feeds of real outlets stay far below this; larger ones are usually archives.
+    max_feed_bytes: int = 10 * 1024 * 1024
+    # Browsers allow 20; news sites rarely need more than 3 (http->https->www->amp).
+    max_redirects: int = 5
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    # A server trickling one byte a second must not hold a worker for minutes.
+    total_deadline_s: float = 45.0
+    # Retries cover 429, 5xx and truncated bodies; anything else is final.
+    max_retries: int = 3
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    # Retry-After above this is treated as "come back in another run".
+    max_retry_after_s: float = 60.0
+    # Gap between two requests to the same host, our own politeness floor.
+    min_host_gap_s: float = 0.0
+    # robots.txt Crawl-delay is honoured up to this many seconds.
+    max_crawl_delay_s: float = 10.0
+    # robots.txt larger than this is cut (Google reads 500 KiB).
+    max_robots_bytes: int = 512 * 1024
+    # After this many consecutive failures a host is skipped for the rest of the run.
+    circuit_breaker_failures: int = 5
+    # Links longer than this are junk or attacks.
+    max_url_length: int = 2048
+    user_agent: str = "wiredesk/0.1 (+https://github.com/wiredesk/wiredesk)"
+    allow_private_networks: bool = False
+    proxy: str | None = None
+    respect_robots: bool = True
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """Parameters of URL, exact-text and near-duplicate story detection."""
+
+    num_perm: int = 128
+    bands: int = 32  # 32 bands x 4 rows: candidates from Jaccard ~0.4 upwards.
+    shingle_words: int = 4
+    # Candidates are verified on this estimated similarity (max of Jaccard and containment).
+    threshold: float = 0.5
+    # Event-time horizon after which a story stops accepting copies (streaming state TTL).
+    horizon_hours: float = 72.0
+    # How many stored articles a batch rerun reads back to keep story ids stable.
+    seed_max_articles: int = 200_000
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """Batching of warehouse writes."""
+
+    batch_rows: int = 500
+    batch_seconds: float = 5.0
+    # DuckDB allows one writing process; wait this long for another to let go.
+    lock_wait_s: float = 30.0
+    # Dead-letter payload excerpts are capped so one poison page cannot bloat the table.
+    max_excerpt_chars: int = 2000
+    max_message_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The one config object passed to every transform."""
+
+    fetch: FetchLimits = field(default_factory=FetchLimits)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
+    # One worker fetches up to this many URLs of a host in sequence. Larger batches keep a host
+    # on one worker (politer); smaller ones spread a huge host over workers (faster).
+    fetch_batch_size: int = 100
+    # Body text shorter than this is not an article (cookie walls, empty shells).
+    min_body_words: int = 30
+    pipeline_version: str = "0.1.0"
+
+    def replace(self, **changes) -> "Settings":
+        """Return a copy with top-level fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def with_fetch(self, **changes) -> "Settings":
+        """Return a copy with fetch limits changed."""
+        return dataclasses.replace(self, fetch=dataclasses.replace(self.fetch, **changes))
