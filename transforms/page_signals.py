@@ -1,0 +1,299 @@
+"""Credit-relevant signals read from a page's markup: visible lines, captions, bylines and structured authors.
+
+`page_signals` is plain Python over lxml so that the tagging rules can look past whatever the article
+extractor kept: credit lines, source labels and provider blocks often sit outside the extracted body.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from typing import Any, Iterable, Iterator
+
+from lxml import etree
+from lxml import html as lxml_html
+
+# Block-level elements end a visible line; inline ones (a, span, strong...) continue it.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "blockquote", "body", "center", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li",
+    "main", "marquee", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "ul",
+})
+# Never visible, or site chrome rather than the story.
+_SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button", "select",
+    "option", "textarea", "input", "iframe", "svg", "canvas", "object", "embed", "video", "audio",
+    "figure", "figcaption", "caption", "head", "title", "meta", "link",
+})
+# Class/id tokens of menus, related lists, widgets and consent bars (whole tokens, see _class_tokens).
+_CHROME_TOKENS = frozenset({
+    "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "breadcrums", "footer", "sidebar",
+    "related", "trending", "popular", "recommended", "recommendations", "share", "sharebar", "social",
+    "cookie", "consent", "newsletter", "subscribe", "comments", "more", "stream", "widget", "drawer",
+})
+_CAPTION_CLASS_RE = re.compile(
+    r"caption|(?:photo|image|img|media|pic|picture)[-_ ]?credit|credit[-_ ]?(?:photo|image|img)", re.I)
+# Markup that labels who wrote or supplied a story: "pst-by", "byline", "author-name", "source-agency".
+_BYLINE_TOKENS = frozenset({
+    "by", "byline", "bylines", "author", "authors", "writer", "reporter", "contributor", "posted",
+    "postedby", "source", "agency", "attribution",
+})
+_IMAGE_TOKENS = frozenset({"image", "img", "photo", "picture", "gallery", "thumbnail", "figure"})
+_PROVIDER_TOKENS = frozenset({"provider", "syndication", "syndicated"})
+_AUTHOR_META = frozenset({"author", "article:author", "byl", "dc.creator", "dcterms.creator",
+                          "sailthru.author", "parsely-author", "cxenseparse:author"})
+_MAX_LABEL_CHARS = 200
+_WS_RE = re.compile(r"\s+")
+_TOKEN_SPLIT_RE = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+_BREAK = object()
+
+
+def page_signals(html: str, url: str) -> dict:
+    """Read page_lines, caption_lines, bylines and structured_authors from an HTML page."""
+    root = _parse(html)
+    empty = {"page_lines": [], "caption_lines": [], "bylines": [], "structured_authors": []}
+    if root is None:
+        return empty
+    return {
+        "page_lines": visible_lines(root),
+        "caption_lines": caption_lines(root),
+        "bylines": _unique(list(meta_authors(root)) + list(byline_texts(root))),
+        "structured_authors": _unique(list(jsonld_authors(root)) + list(provider_texts(root))),
+    }
+
+
+def _parse(html: str | bytes):
+    if not html:
+        return None
+    data = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    parser = lxml_html.HTMLParser(encoding="utf-8" if isinstance(html, str) else None)
+    try:
+        return lxml_html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError):
+        # An empty or unparseable document has no signals; the caller still tags from the text.
+        return None
+
+
+def _norm(text: str | None) -> str:
+    return _WS_RE.sub(" ", text or "").strip()
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item not in seen:
+            seen[item] = None
+    return list(seen)
+
+
+def _class_tokens(el) -> set[str]:
+    raw = f"{el.get('class', '')} {el.get('id', '')}"
+    return {t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t}
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _is_hidden(el) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return (el.get("hidden") is not None or el.get("aria-hidden") == "true"
+            or "display:none" in style or "visibility:hidden" in style)
+
+
+def _is_caption(el) -> bool:
+    return (_tag(el) in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
+            or _in_image_block(el))
+
+
+def _in_image_block(el) -> bool:
+    # A short "source"/credit label next to an <img> in an image wrapper is a photo credit, even without
+    # caption markup (<div class="image"><img><p class="source">Reuters</p></div>).
+    if _tag(el) == "img" or el.find(".//img") is not None:
+        return False
+    for depth, anc in enumerate(el.iterancestors()):
+        if depth >= 2:
+            return False
+        if (_tag(anc) in ("figure", "picture") or _class_tokens(anc) & _IMAGE_TOKENS) and anc.find(".//img") is not None:
+            return True
+    return False
+
+
+def _is_site_header(el) -> bool:
+    # <header> holding the headline is the article's own header; other headers are site chrome.
+    return _tag(el) == "header" and not el.xpath(".//h1")
+
+
+def _is_link_list(el) -> bool:
+    # A list whose items are nearly all links is a related/trending list, not story text.
+    if _tag(el) not in ("ul", "ol"):
+        return False
+    items = el.findall("li")
+    if len(items) < 3:
+        return False
+    linked = sum(1 for li in items if li.find(".//a") is not None)
+    return linked >= 0.8 * len(items)
+
+
+def _skip(el) -> bool:
+    tag = _tag(el)
+    return (tag in _SKIP_TAGS or _is_hidden(el) or _is_caption(el) or _is_site_header(el)
+            or bool(_class_tokens(el) & _CHROME_TOKENS) or _is_link_list(el))
+
+
+def visible_lines(root) -> list[str]:
+    """Visible text lines of the page body in document order, without chrome, related lists or captions."""
+    body = root.find("body")
+    fragments: list[Any] = []
+    _walk(body if body is not None else root, fragments)
+    lines, current = [], []
+    for frag in fragments + [_BREAK]:
+        if frag is _BREAK:
+            line = _norm("".join(current))
+            if line:
+                lines.append(line)
+            current = []
+        else:
+            current.append(frag)
+    return lines
+
+
+def _walk(el, out: list) -> None:
+    tag = _tag(el)
+    if not tag or _skip(el):
+        return
+    if tag == "br":
+        out.append(_BREAK)
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        out.append(_BREAK)
+    if el.text:
+        out.append(el.text)
+    for child in el:
+        _walk(child, out)
+        if child.tail:
+            out.append(child.tail)
+    if block:
+        out.append(_BREAK)
+
+
+def caption_lines(root) -> list[str]:
+    """Texts of figure captions and photo credits."""
+    texts = []
+    for el in root.iter():
+        if _tag(el) in ("figcaption", "caption") or (_tag(el) and _is_caption(el)):
+            texts.append(_norm(el.text_content()))
+    return _unique(t for t in texts if t)
+
+
+def meta_authors(root) -> Iterator[str]:
+    """Author names from <meta name=author>, article:author and similar head tags."""
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or "").strip().lower()
+        content = _norm(meta.get("content"))
+        # article:author is often a profile URL, which names no one.
+        if key in _AUTHOR_META and content and "://" not in content:
+            yield content
+
+
+def byline_texts(root) -> Iterator[str]:
+    """Texts of elements marked up as byline, author, or source/agency label."""
+    for el in root.iter():
+        if not _tag(el) or _tag(el) in ("meta", "script", "style", "body", "html", "link"):
+            continue
+        marked = (_class_tokens(el) & _BYLINE_TOKENS or el.get("itemprop") == "author"
+                  or el.get("rel") == "author")
+        if not marked or _is_caption(el) or _inside_caption(el):
+            continue
+        text = _norm(el.text_content())
+        if text and len(text) <= _MAX_LABEL_CHARS:
+            yield text
+
+
+def _inside_caption(el) -> bool:
+    return any(_tag(a) == "figure" or _is_caption(a) for a in el.iterancestors())
+
+
+def provider_texts(root) -> Iterator[str]:
+    """Names in publisher/provider attribution blocks (portal pages name the supplying agency there)."""
+    for el in root.iter():
+        if not _tag(el) or not (_class_tokens(el) & _PROVIDER_TOKENS):
+            continue
+        text = _norm(el.text_content())
+        if text and len(text) <= _MAX_LABEL_CHARS:
+            yield text
+        for img in el.iter("img"):
+            alt = _norm(img.get("alt"))
+            if alt:
+                yield alt
+
+
+# ---------------------------------------------------------------------------------------------- JSON-LD
+_AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization")
+_SINGLE_QUOTED_RE = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_NAME_IN_AUTHOR_RE = re.compile(
+    r"""["'](?:author|creator|provider)["']\s*:\s*(?:\[[^\]]*\]|\{[^{}]*\}|["'][^"']*["'])""", re.S)
+_AUTHOR_NAME_RE = re.compile(
+    r"""["']name["']\s*:\s*["']([^"']+)["']|^["'](?:author|creator|provider)["']\s*:\s*["']([^"']+)["']""")
+
+
+def jsonld_authors(root) -> Iterator[str]:
+    """Author (and provider) names from every JSON-LD block, including @graph and lists."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = script.text or ""
+        data = _load_jsonish(raw)
+        names = _authors_in(data) if data is not None else _authors_by_regex(raw)
+        for name in names:
+            name = _norm(html_lib.unescape(name))
+            if name:
+                yield name
+
+
+def _load_jsonish(raw: str) -> Any:
+    """Parse JSON-LD, tolerating the single-quoted strings some CMSs emit; None if it stays invalid."""
+    for candidate in (raw, _requote(raw)):
+        try:
+            return json.loads(candidate, strict=False)
+        except ValueError:
+            continue
+    return None
+
+
+def _requote(raw: str) -> str:
+    def repl(match: re.Match) -> str:
+        return json.dumps(match.group(1).replace("\\'", "'"))
+    return _SINGLE_QUOTED_RE.sub(repl, raw)
+
+
+def _authors_in(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _authors_in(item)
+    elif isinstance(node, dict):
+        for key in _AUTHOR_KEYS:
+            if key in node:
+                yield from _names_of(node[key])
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if isinstance(node.get(key), (list, dict)):
+                yield from _authors_in(node[key])
+
+
+def _names_of(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _names_of(item)
+    elif isinstance(value, dict) and isinstance(value.get("name"), str):
+        yield value["name"]
+
+
+def _authors_by_regex(raw: str) -> Iterator[str]:
+    # Last resort for JSON-LD broken beyond repair: pull names straight out of author blocks.
+    for block in _NAME_IN_AUTHOR_RE.findall(raw):
+        for named, bare in _AUTHOR_NAME_RE.findall(block):
+            yield named or bare
