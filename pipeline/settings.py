@@ -78,9 +78,6 @@ class Settings:
     fetch: FetchLimits = field(default_factory=FetchLimits)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
-    # One worker fetches up to this many URLs of a host in sequence. Larger batches keep a host
-    # on one worker (politer); smaller ones spread a huge host over workers (faster).
-    fetch_batch_size: int = 100
     # Body text shorter than this is not an article (cookie walls, empty shells).
     min_body_words: int = 30
     pipeline_version: str = "0.1.0"

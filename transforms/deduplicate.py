@@ -6,8 +6,6 @@ import typing
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.coders import BooleanCoder, PickleCoder
-from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
 from pipeline.settings import DedupSettings, Settings
 from schemas.types import Article
@@ -61,22 +59,16 @@ def is_same_story(a: Member, b: Member, dedup: DedupSettings) -> bool:
     return max(jaccard, containment) >= dedup.threshold
 
 
-class CompareInBand(beam.DoFn):
-    """Per LSH band key: compares each arriving member with those already seen and emits matches."""
-
-    MEMBERS = BagStateSpec("members", PickleCoder())
-
-    def __init__(self, dedup: DedupSettings):
-        self._dedup = dedup
-
-    def process(self, keyed, members=beam.DoFn.StateParam(MEMBERS)):
-        _, member = keyed
-        for other in members.read():
+def compare_in_band(keyed, dedup: DedupSettings):
+    """All matching pairs among the members that share one LSH band key."""
+    _, members = keyed
+    members = sorted(members, key=lambda m: (m.published_ts, m.article_id))
+    for i, member in enumerate(members):
+        for other in members[:i]:
             if member.story_id is not None and other.story_id is not None:
                 continue  # two stored articles: their stories are settled
-            if other.article_id != member.article_id and is_same_story(member, other, self._dedup):
-                yield (member.article_id, other.article_id)
-        members.add(member)
+            if other.article_id != member.article_id and is_same_story(member, other, dedup):
+                yield member.article_id, other.article_id
 
 
 class ResolveStories(beam.DoFn):
@@ -149,18 +141,13 @@ class DropStoredArticles(beam.DoFn):
         yield article
 
 
-class DropRepeatedArticles(beam.DoFn):
-    """Keeps one article per canonical URL (two feed links to one page)."""
-
-    SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
-
-    def process(self, keyed, seen=beam.DoFn.StateParam(SEEN)):
-        _, article = keyed
-        if seen.read():
-            skipped(STAGE, "repeated_canonical_url")
-            return
-        seen.write(True)
-        yield article
+def keep_first_article(keyed):
+    """One article per canonical URL (two feed links to one page): the earliest listed wins."""
+    _, articles = keyed
+    ordered = sorted(articles, key=lambda a: (a.published_at or "", a.url or "", a.feed_url or ""))
+    for _ in ordered[1:]:
+        skipped(STAGE, "repeated_canonical_url")
+    yield ordered[0]
 
 
 def _finish(joined, version: str):
@@ -196,14 +183,16 @@ class Deduplicate(beam.PTransform):
                 DropStoredArticles(), beam.pvalue.AsSingleton(self._stored_ids))
         unique = (articles
                   | "Key By Article" >> beam.Map(lambda a: (a.article_id, a))
-                  | "Drop Repeated Articles" >> beam.ParDo(DropRepeatedArticles()).with_output_types(Article))
+                  | "Group By Article" >> beam.GroupByKey()
+                  | "Keep First Article" >> beam.FlatMap(keep_first_article).with_output_types(Article))
         members = unique | "Sign Articles" >> beam.ParDo(SignArticle(dedup))
         if self._stored_members is not None:
             members = (members, self._stored_members) | "Add Stored Members" >> beam.Flatten()
         edges = (members
                  | "Key By Band" >> beam.FlatMap(
                      lambda m: [(k, m) for k in band_keys(np.frombuffer(m.signature, dtype=np.uint32), dedup.bands)])
-                 | "Compare In Band" >> beam.ParDo(CompareInBand(dedup)))
+                 | "Group By Band" >> beam.GroupByKey()
+                 | "Compare In Band" >> beam.FlatMap(compare_in_band, dedup))
         nodes = members | "Tag Nodes" >> beam.Map(lambda m: (None, ("node", m)))
         tagged_edges = edges | "Tag Edges" >> beam.Map(lambda e: (None, ("edge", e)))
         stories = ((nodes, tagged_edges)

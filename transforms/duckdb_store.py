@@ -1,0 +1,135 @@
+"""The DuckDB warehouse: schema, locked-file waits, idempotent batch writes and state reads."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from schemas.declare import duckdb_type
+from schemas.types import TABLES
+from schemas.warehouse import duckdb_statements
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or written; the message says why and what to do."""
+
+
+# What a second write of the same key does: articles and dead letters keep the first row
+# (a rerun adds nothing); feed_state always holds the latest poll.
+_ON_CONFLICT = {
+    "articles": "DO NOTHING",
+    "dead_letters": "DO UPDATE SET attempt = dead_letters.attempt + EXCLUDED.attempt, "
+                    "failed_at = EXCLUDED.failed_at, message = EXCLUDED.message",
+    "feed_state": None,  # built from the columns below
+}
+
+
+def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
+    """Open the DuckDB file, waiting while another process holds its lock."""
+    path = str(path)
+    if read_only and not Path(path).exists():
+        raise WarehouseError(f"{path}: no such warehouse file (run `wiredesk run` or `wiredesk demo` first)")
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as err:
+            text = str(err)
+            if "lock" not in text.lower():
+                raise WarehouseError(f"{path}: cannot open warehouse: {text}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"{path}: the warehouse is locked by another process for over {wait_s:.0f}s "
+                    f"({text.splitlines()[0]}). Stop the other wiredesk or duckdb process, or use another file."
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def ensure_schema(con) -> None:
+    for stmt in duckdb_statements():
+        con.execute(stmt)
+
+
+def _insert_sql(table: str) -> str:
+    row_type, key = TABLES[table]
+    names = row_type.names
+    casts = []
+    for f in row_type.fields:
+        if f.record is not None or f.repeated:
+            casts.append(f"?::{duckdb_type(f)}")
+        elif f.kind == "timestamp":
+            casts.append("?::TIMESTAMPTZ")
+        else:
+            casts.append("?")
+    conflict = _ON_CONFLICT[table]
+    if conflict is None:
+        conflict = "DO UPDATE SET " + ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in names if n != key)
+    cols = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO {table} ({cols}) VALUES ({', '.join(casts)}) ON CONFLICT ({key}) {conflict}"
+
+
+def _params(row) -> list:
+    out = []
+    for value in row:
+        if isinstance(value, (list, tuple)) and value and hasattr(value[0], "_asdict"):
+            value = [v._asdict() for v in value]
+        elif isinstance(value, tuple) and not hasattr(value, "_asdict"):
+            value = list(value)
+        out.append(value)
+    return out
+
+
+def write_batch(con, rows_by_table: dict) -> dict:
+    """Write rows of several tables in ONE transaction; returns {table: rows newly inserted}."""
+    inserted = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, rows in rows_by_table.items():
+            if not rows:
+                continue
+            key = TABLES[table][1]
+            keys = list({getattr(r, key) for r in rows})
+            before = con.execute(f"SELECT count(*) FROM {table} WHERE {key} IN (SELECT unnest(?))",
+                                 [keys]).fetchone()[0]
+            con.executemany(_insert_sql(table), [_params(r) for r in rows])
+            inserted[table] = len(keys) - before
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return inserted
+
+
+def read_state(path: str | Path, seed_limit: int, wait_s: float = 30.0) -> dict:
+    """What a run must know before it starts: stored links and ids, feed state and recent stories."""
+    empty = {"urls": frozenset(), "article_ids": frozenset(), "feed_states": [], "members": []}
+    if not Path(path).exists():
+        return empty
+    con = connect(path, read_only=True, wait_s=wait_s)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "articles" not in tables:
+            return empty
+        urls, ids = set(), set()
+        for url, canonical, article_id in con.execute(
+                "SELECT url, canonical_url, article_id FROM articles").fetchall():
+            urls.update(u for u in (url, canonical) if u)
+            ids.add(article_id)
+        states = []
+        if "feed_state" in tables:
+            cur = con.execute("SELECT feed_url, etag, last_modified, strftime(last_polled_at AT TIME ZONE 'UTC', "
+                              "'%Y-%m-%dT%H:%M:%S+00:00'), last_status, consecutive_failures, entries_seen "
+                              "FROM feed_state")
+            states = cur.fetchall()
+        members = con.execute(
+            "SELECT article_id, body, strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00') "
+            "AS published_at, agency, story_id, story_agency FROM articles "
+            "ORDER BY published_at DESC LIMIT ?", [seed_limit]).fetchall()
+        cols = ["article_id", "body", "published_at", "agency", "story_id", "story_agency"]
+        return {"urls": frozenset(urls), "article_ids": frozenset(ids), "feed_states": states,
+                "members": [dict(zip(cols, m)) for m in members]}
+    finally:
+        con.close()

@@ -1,0 +1,158 @@
+"""ReadFeeds: poll each configured feed once (politely, conditionally) and emit its entries."""
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam import pvalue
+
+from pipeline.settings import Settings
+from schemas.types import FeedEntry, FeedState
+from transforms.common import DEAD, counter, emit_dead, guarded_pardo, iso, skipped, stable_id, utc_now
+from transforms.feed_parsing import NotAFeed, parse_feed
+from transforms.urls import BadLink, canonical_url, check_link
+
+STAGE = "read_feeds"
+STATE = "feed_state"
+
+
+class FetchAndParseFeed(beam.DoFn):
+    """Fetches one feed with conditional GET, parses it, and emits entries, feed state and failures."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._fetcher = None
+
+    def setup(self):
+        from transforms.http_fetch import Fetcher
+
+        self._fetcher = Fetcher(self._settings.fetch)
+
+    def teardown(self):
+        if self._fetcher is not None:
+            self._fetcher.close()
+
+    def process(self, spec, states=None):
+        from transforms.http_fetch import FetchError
+
+        previous = (states or {}).get(spec.url)
+        polled_at = iso(utc_now())
+        counter(STAGE, "feeds_polled").inc()
+        headers = {}
+        if previous is not None and previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        try:
+            response = self._fetcher.get(spec.url, headers=headers, max_bytes=self._settings.fetch.max_feed_bytes)
+        except FetchError as err:
+            yield emit_dead(STAGE, err.reason, err.message, feed_url=spec.url, attempt=err.attempts)
+            yield pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, polled_at, 0))
+            return
+        if response.status == 304:
+            counter(STAGE, "feeds_unchanged").inc()
+            yield pvalue.TaggedOutput(STATE, _ok_state(spec.url, previous, polled_at, 304,
+                                                       previous.etag if previous else None,
+                                                       previous.last_modified if previous else None,
+                                                       previous.entries_seen if previous else 0))
+            return
+        try:
+            feed = parse_feed(response.body, response.headers, base_url=response.final_url)
+        except NotAFeed as err:
+            yield emit_dead(STAGE, err.reason, str(err), feed_url=spec.url, payload=response.body,
+                            attempt=response.attempts)
+            yield pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, polled_at, response.status))
+            return
+        if feed["salvaged"]:
+            counter(STAGE, "feeds_salvaged").inc()
+        if not feed["entries"]:
+            yield emit_dead(STAGE, "empty_feed", f"the feed ({feed['format']}) lists no entries",
+                            feed_url=spec.url, payload=response.body, attempt=response.attempts)
+        yield pvalue.TaggedOutput(STATE, _ok_state(
+            spec.url, previous, polled_at, response.status, response.headers.get("etag"),
+            response.headers.get("last-modified"), len(feed["entries"])))
+        for raw in feed["entries"]:
+            counter(STAGE, "entries").inc()
+            result = self._entry(spec, feed, raw, response.final_url, polled_at)
+            yield result
+
+    def _entry(self, spec, feed, raw, base_url, polled_at):
+        entry_key = raw.get("guid") or raw.get("link") or repr(sorted(raw.items()))
+        try:
+            link = check_link(raw.get("link"), base_url, self._settings.fetch.max_url_length)
+        except BadLink as err:
+            counter(STAGE, "entries_invalid").inc()
+            return emit_dead(STAGE, err.reason, str(err), url=(raw.get("link") or None), feed_url=spec.url,
+                             payload=repr(raw))
+        return FeedEntry(
+            entry_id=stable_id(spec.url, entry_key),
+            feed_url=spec.url,
+            feed_name=spec.name or feed.get("title"),
+            agency_hint=spec.agency,
+            url=link,
+            guid=raw.get("guid"),
+            title=raw.get("title"),
+            summary=raw.get("summary"),
+            published_at=raw.get("published_at"),
+            authors=list(raw.get("authors") or []),
+            categories=list(raw.get("categories") or []),
+            polled_at=polled_at,
+        )
+
+
+def _ok_state(url, previous, polled_at, status, etag, last_modified, entries):
+    return FeedState(feed_url=url, etag=etag, last_modified=last_modified, last_polled_at=polled_at,
+                     last_status=status, consecutive_failures=0, entries_seen=entries)
+
+
+def _failed_state(url, previous, polled_at, status):
+    return FeedState(
+        feed_url=url,
+        etag=previous.etag if previous else None,
+        last_modified=previous.last_modified if previous else None,
+        last_polled_at=polled_at,
+        last_status=status,
+        consecutive_failures=(previous.consecutive_failures or 0) + 1 if previous else 1,
+        entries_seen=previous.entries_seen if previous else 0,
+    )
+
+
+class DropKnownEntries(beam.DoFn):
+    """Skips entries whose link is already an article in the warehouse, so reruns fetch nothing twice."""
+
+    def process(self, entry, known_urls):
+        if entry.url in known_urls or canonical_url(entry.url) in known_urls:
+            skipped(STAGE, "already_stored")
+            return
+        yield entry
+
+
+def keep_first_entry(keyed):
+    """One entry per link: an article listed in two feeds, or a repeated guid, is fetched once."""
+    _, entries = keyed
+    ordered = sorted(entries, key=lambda e: (e.feed_url, e.entry_id))
+    for _ in ordered[1:]:
+        skipped(STAGE, "repeated_link")
+    yield ordered[0]
+
+
+class ReadFeeds(beam.PTransform):
+    """Feed specs in; FeedEntry rows out, plus 'dead_letters' and 'feed_state' outputs."""
+
+    def __init__(self, settings: Settings, feed_states=None, known_urls=None):
+        super().__init__()
+        self._settings = settings
+        self._feed_states = feed_states
+        self._known_urls = known_urls
+
+    def expand(self, specs):
+        states = beam.pvalue.AsDict(self._feed_states) if self._feed_states is not None else None
+        read = guarded_pardo(specs, "Fetch And Parse Feeds", STAGE, FetchAndParseFeed(self._settings),
+                             states=states, main="entries", extra=(STATE,))
+        entries = read["entries"]
+        if self._known_urls is not None:
+            entries = entries | "Drop Known Entries" >> beam.ParDo(
+                DropKnownEntries(), known_urls=beam.pvalue.AsSingleton(self._known_urls))
+        unique = (entries
+                  | "Key By Link" >> beam.Map(lambda e: (canonical_url(e.url), e))
+                  | "Group By Link" >> beam.GroupByKey()
+                  | "Keep First Entry" >> beam.FlatMap(keep_first_entry).with_output_types(FeedEntry))
+        return {"entries": unique, DEAD: read[DEAD], STATE: read[STATE]}
