@@ -1,0 +1,138 @@
+"""Each stage's composite PTransform on real inputs, checked with TestPipeline and assert_that."""
+import json
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.corpus_server import CorpusServer, Route
+from pipeline.feeds_config import FeedSpec
+from pipeline.settings import Settings
+from schemas.types import FeedEntry, Page
+from transforms.agency_registry import load_registry_data
+from transforms.clean_articles import CleanArticles
+from transforms.common import DEAD
+from transforms.extract_articles import ExtractArticles
+from transforms.fetch_articles import FetchArticles
+from transforms.read_feeds import STATE, ReadFeeds
+from transforms.tag_articles import TagArticles
+from tests.conftest import SEED
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><title>One</title><link>http://wire.example/a/1</link><guid>1</guid>
+<pubDate>Thu, 05 Mar 2026 10:00:00 +0530</pubDate><category>India</category></item>
+<item><title>Two</title><link>/a/2</link><guid>2</guid></item>
+<item><title>No link</title><guid isPermaLink="false">3</guid></item>
+<item><title>Script</title><link>javascript:alert(1)</link><guid>4</guid></item>
+<item><title>One again</title><link>http://wire.example/a/1?utm_source=rss</link><guid>5</guid></item>
+</channel></rss>"""
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+<entry><title>Atom one</title><link href="http://atom.example/x"/><id>urn:x</id>
+<updated>2026-03-05T04:30:00Z</updated></entry></feed>"""
+JSON_FEED = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+    {"id": "j1", "url": "http://json.example/j1", "title": "Json one", "date_published": "2026-03-05T10:00:00+08:00"}
+]}).encode()
+BROKEN_RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Broken & bad</title>
+<item><title>Salvaged</title><link>http://wire.example/s</link></item>
+<item><title>Unclosed<link>http://wire.example/t</link></item></channel>"""
+LOGIN = b"<!DOCTYPE html><html><body><form><input name=password></form></body></html>"
+
+
+@pytest.fixture(scope="module")
+def feed_server():
+    routes = {
+        "http://wire.example/rss": Route(body=RSS, content_type="application/rss+xml"),
+        "http://atom.example/atom": Route(body=ATOM, content_type="application/atom+xml"),
+        "http://json.example/feed.json": Route(body=JSON_FEED, content_type="application/feed+json"),
+        "http://wire.example/broken": Route(body=BROKEN_RSS, content_type="application/rss+xml"),
+        "http://login.example/feed": Route(body=LOGIN, content_type="text/html"),
+    }
+    with CorpusServer(routes) as server:
+        yield server
+
+
+def test_read_feeds_parses_rss_atom_json_and_dead_letters_what_it_cannot(feed_server):
+    settings = Settings().with_fetch(proxy=feed_server.url, respect_robots=False)
+    specs = [FeedSpec(url=u) for u in ("http://wire.example/rss", "http://atom.example/atom",
+                                       "http://json.example/feed.json", "http://wire.example/broken",
+                                       "http://login.example/feed")]
+    with TestPipeline() as p:
+        read = p | beam.Create(specs) | ReadFeeds(settings)
+        urls = read["entries"] | "Urls" >> beam.Map(lambda e: (e.url, e.published_at))
+        dead = read[DEAD] | "Reasons" >> beam.Map(lambda d: (d.feed_url, d.error_class))
+        states = read[STATE] | "States" >> beam.Map(lambda s: (s.feed_url, s.last_status, s.consecutive_failures))
+        assert_that(urls, equal_to([
+            ("http://wire.example/a/1", "2026-03-05T04:30:00+00:00"),
+            ("http://wire.example/a/2", None),  # relative link resolved against the feed
+            ("http://atom.example/x", "2026-03-05T04:30:00+00:00"),
+            ("http://json.example/j1", "2026-03-05T02:00:00+00:00"),
+            ("http://wire.example/s", None),  # salvaged from a broken feed
+        ]), label="entries")
+        assert_that(dead, equal_to([
+            ("http://wire.example/rss", "missing_link"),
+            ("http://wire.example/rss", "bad_link_scheme"),
+            ("http://wire.example/broken", "missing_link"),  # the unclosed item keeps no link
+            ("http://login.example/feed", "not_a_feed"),
+        ]), label="dead")
+        assert_that(states, equal_to([(s.url, 200, 1 if "login" in s.url else 0) for s in specs]), label="state")
+
+
+def _entry(url, feed="http://feed.example/rss"):
+    return FeedEntry(entry_id=url, feed_url=feed, url=url)
+
+
+def test_fetch_refuses_loopback_without_the_opt_in_and_records_404s(feed_server):
+    blocked = Settings()  # default: no private networks, no proxy
+    with TestPipeline() as p:
+        out = (p | beam.Create([_entry(feed_server.url + "/secret")]) | FetchArticles(blocked))
+        assert_that(out["pages"], equal_to([]), label="no pages")
+        assert_that(out[DEAD] | beam.Map(lambda d: (d.stage, d.error_class)),
+                    equal_to([("fetch", "ssrf_blocked")]), label="dead")
+    proxied = Settings().with_fetch(proxy=feed_server.url)
+    with TestPipeline() as p:
+        out = (p | beam.Create([_entry("http://wire.example/rss"), _entry("http://wire.example/missing")])
+               | FetchArticles(proxied))
+        assert_that(out["pages"] | beam.Map(lambda pg: (pg.entry.url, pg.status, len(pg.body) > 100)),
+                    equal_to([("http://wire.example/rss", 200, True)]), label="pages")
+        assert_that(out[DEAD] | "Dead" >> beam.Map(lambda d: (d.url, d.error_class)),
+                    equal_to([("http://wire.example/missing", "http_404")]), label="dead")
+
+
+def _seed_page():
+    expected = json.loads((SEED / "seed-expected.json").read_text())
+    entry = FeedEntry(entry_id="seed", feed_url="http://seedworldnews.example/rss", url=expected["url"],
+                      title=expected["title"], published_at="2019-04-11T19:42:00+00:00", categories=["US"])
+    return expected, Page(entry=entry, final_url=expected["url"], status=200,
+                          content_type="text/html; charset=utf-8", charset="utf-8",
+                          body=(SEED / "seed-article.html").read_bytes(), fetched_at="2026-03-05T00:00:00+00:00",
+                          attempts=1)
+
+
+def test_extract_clean_and_tag_the_seed_page(corpus):
+    expected, page = _seed_page()
+    settings = Settings()
+    with TestPipeline() as p:
+        registry = p | "Registry" >> beam.Create([load_registry_data()])
+        extracted = p | beam.Create([page]) | ExtractArticles(settings)
+        cleaned = extracted["drafts"] | CleanArticles(settings)
+        tagged = cleaned["drafts"] | TagArticles(registry)
+        summary = tagged["drafts"] | beam.Map(lambda d: (
+            d.article.title, d.article.section, d.article.agency,
+            ("IANS", "credit_line", "IANS") in [tuple(e) for e in d.article.agency_evidence],
+            "Advertisement" in d.article.body, "IANS" in d.removed_lines))
+        assert_that(summary, equal_to([(expected["title"], "US", "IANS", True, False, True)]))
+        for name, out in (("extract", extracted), ("clean", cleaned), ("tag", tagged)):
+            assert_that(out[DEAD], equal_to([]), label=f"no dead letters in {name}")
+
+
+def test_pages_without_an_article_become_dead_letters_not_rows():
+    _, page = _seed_page()
+    pdf = page._replace(body=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", content_type="application/pdf")
+    empty = page._replace(body=b"", entry=page.entry._replace(url="http://seedworldnews.example/empty"))
+    with TestPipeline() as p:
+        out = p | beam.Create([pdf, empty]) | ExtractArticles(Settings())
+        assert_that(out["drafts"], equal_to([]), label="no drafts")
+        assert_that(out[DEAD] | beam.Map(lambda d: (d.url.rsplit("/", 1)[-1], d.stage, d.error_class)),
+                    equal_to([(page.entry.url.rsplit("/", 1)[-1], "extract", "pdf"),
+                              ("empty", "extract", "empty_page")]), label="dead")
