@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from pipeline.demo import demo_manifest
 
@@ -12,9 +13,16 @@ def _wiredesk(*args, cwd):
                           text=True, timeout=300)
 
 
-def test_demo_lands_what_the_demo_corpus_promises_and_prints_queries(tmp_path):
-    done = _wiredesk("demo", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("demo")
+    done = _wiredesk("demo", cwd=cwd)
     assert done.returncode == 0, done.stderr
+    return cwd, done
+
+
+def test_demo_lands_what_the_demo_corpus_promises_and_prints_queries(demo):
+    tmp_path, done = demo
     expected = demo_manifest()["expected"]
     con = duckdb.connect(str(tmp_path / "wiredesk-demo.duckdb"), read_only=True)
     try:
@@ -32,8 +40,8 @@ def test_demo_lands_what_the_demo_corpus_promises_and_prints_queries(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_query_prints_a_table_and_rejects_bad_sql(tmp_path):
-    assert _wiredesk("demo", cwd=tmp_path).returncode == 0
+def test_query_prints_a_table_and_rejects_bad_sql(demo):
+    tmp_path, _ = demo
     done = _wiredesk("query", "--warehouse", "wiredesk-demo.duckdb",
                      "SELECT agency, count(*) AS n FROM articles WHERE agency = 'PTI' GROUP BY 1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -44,11 +52,11 @@ def test_query_prints_a_table_and_rejects_bad_sql(tmp_path):
     assert wrong.returncode == 2 and "query failed" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
-def test_readme_example_sql_runs_on_the_demo_warehouse(tmp_path):
+def test_readme_example_sql_runs_on_the_demo_warehouse(demo):
     import re
     from pathlib import Path
 
-    assert _wiredesk("demo", cwd=tmp_path).returncode == 0
+    tmp_path, _ = demo
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = re.search(r"```sql\n(.*?)```", readme, re.S).group(1)
     con = duckdb.connect(str(tmp_path / "wiredesk-demo.duckdb"), read_only=True)
