@@ -8,6 +8,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+import threading
 from typing import Any, Iterable, Iterator
 
 from lxml import etree
@@ -55,12 +56,64 @@ def page_signals(html: str, url: str) -> dict:
     empty = {"page_lines": [], "caption_lines": [], "bylines": [], "structured_authors": []}
     if root is None:
         return empty
-    return {
-        "page_lines": visible_lines(root),
-        "caption_lines": caption_lines(root),
-        "bylines": _unique(list(meta_authors(root)) + list(byline_texts(root))),
-        "structured_authors": _unique(list(jsonld_authors(root)) + list(provider_texts(root))),
-    }
+    index = _Index(root)
+    _LOCAL.index = index
+    try:
+        return {
+            "page_lines": visible_lines(root),
+            "caption_lines": caption_lines(root),
+            "bylines": _unique(list(meta_authors(root)) + list(byline_texts(root))),
+            "structured_authors": _unique(list(jsonld_authors(root)) + list(provider_texts(root))),
+        }
+    finally:
+        _LOCAL.index = None
+
+
+class _Index:
+    """Per-page facts that every element test needs, computed once instead of once per element.
+
+    Class tokens and caption status are asked for the same element many times (by the visible-line
+    walk, the caption pass and the byline pass, and again for every ancestor), and "contains an
+    <img>" was a subtree search per element; here each is computed once per page.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self.tokens: dict = {}
+        self.captions: dict = {}
+        # Every proper ancestor of an <img>: the elements for which el.find(".//img") is not None.
+        self.img_ancestors = set()
+        for img in root.iter("img"):
+            for anc in img.iterancestors():
+                if anc in self.img_ancestors:
+                    break
+                self.img_ancestors.add(anc)
+        # Children and grandchildren of image wrappers (figure/picture or an image class, holding an <img>).
+        self.near_image_block = set()
+        for anc in self.img_ancestors:
+            if _tag(anc) in ("figure", "picture") or self.class_tokens(anc) & _IMAGE_TOKENS:
+                for child in anc:
+                    self.near_image_block.add(child)
+                    self.near_image_block.update(child)
+
+    def class_tokens(self, el) -> set:
+        found = self.tokens.get(el)
+        if found is None:
+            found = self.tokens[el] = _compute_class_tokens(el)
+        return found
+
+    def is_caption(self, el) -> bool:
+        found = self.captions.get(el)
+        if found is None:
+            found = self.captions[el] = _compute_is_caption(el)
+        return found
+
+
+_LOCAL = threading.local()
+
+
+def _index():
+    return getattr(_LOCAL, "index", None)
 
 
 def _parse(html: str | bytes):
@@ -88,8 +141,18 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _class_tokens(el) -> set[str]:
+    index = _index()
+    return index.class_tokens(el) if index is not None else _compute_class_tokens(el)
+
+
+def _compute_class_tokens(el) -> set[str]:
     raw = f"{el.get('class', '')} {el.get('id', '')}"
     return {t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t}
+
+
+def _contains_img(el) -> bool:
+    index = _index()
+    return el in index.img_ancestors if index is not None else el.find(".//img") is not None
 
 
 def _tag(el) -> str:
@@ -103,6 +166,11 @@ def _is_hidden(el) -> bool:
 
 
 def _is_caption(el) -> bool:
+    index = _index()
+    return index.is_caption(el) if index is not None else _compute_is_caption(el)
+
+
+def _compute_is_caption(el) -> bool:
     return (_tag(el) in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
             or _in_image_block(el))
 
@@ -110,12 +178,15 @@ def _is_caption(el) -> bool:
 def _in_image_block(el) -> bool:
     # A short "source"/credit label next to an <img> in an image wrapper is a photo credit, even without
     # caption markup (<div class="image"><img><p class="source">Reuters</p></div>).
-    if _tag(el) == "img" or el.find(".//img") is not None:
+    if _tag(el) == "img" or _contains_img(el):
         return False
+    index = _index()
+    if index is not None:
+        return el in index.near_image_block
     for depth, anc in enumerate(el.iterancestors()):
         if depth >= 2:
             return False
-        if (_tag(anc) in ("figure", "picture") or _class_tokens(anc) & _IMAGE_TOKENS) and anc.find(".//img") is not None:
+        if (_tag(anc) in ("figure", "picture") or _class_tokens(anc) & _IMAGE_TOKENS) and _contains_img(anc):
             return True
     return False
 

@@ -1,0 +1,65 @@
+"""Each benchmark's --quick mode runs to the end and prints its key figures (a smoke check, not a measurement).
+
+Peers come from the optional [bench] extra; without it a benchmark prints them as unavailable and
+goes on, which these tests accept.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(os.environ.get("WIREDESK_CORPUS", REPO.parent / "shared" / "corpus"))
+
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not checked out beside the repo")
+
+
+def run_quick(script: str, *args: str, timeout: int = 240) -> str:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "--quick", *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{script} --quick exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def peer_lines_ok(out: str) -> None:
+    """Every peer is either scored or reported unavailable with a reason."""
+    for peer in ("trafilatura", "newspaper4k", "news-please", "readability-lxml", "goose3"):
+        assert re.search(rf"^{re.escape(peer)}\s+(?:\d\.\d{{4}}|unavailable)", out, re.M), (peer, out)
+
+
+@needs_corpus
+def test_extraction_quick():
+    out = run_quick("extraction.py")
+    assert re.search(r"^wiredesk\s+\d\.\d{4} ±\d\.\d{4}\s+\d\.\d{4} ±\d\.\d{4}\s+\d\.\d{4} ±\d\.\d{4}\s+[\d.]+", out, re.M), out
+    peer_lines_ok(out)
+    assert "target F1 >= 0.975" in out
+
+
+@needs_corpus
+def test_metadata_quick():
+    out = run_quick("metadata.py")
+    assert re.search(r"^wiredesk\s+\d\.\d{4} ±\d\.\d{4} \d\.\d{4} ±\d\.\d{4} \d\.\d{4} ±\d\.\d{4}", out, re.M), out
+    peer_lines_ok(out)
+    assert "dates within 24h: wiredesk" in out
+    assert re.search(r"wiredesk dates: \d+ given, 0 without a source, 0 in the future", out), out
+
+
+@needs_corpus
+def test_throughput_quick():
+    out = run_quick("throughput.py", timeout=300)
+    match = re.search(r"1 worker\s+pipeline (\d+) pages in [\d.]+s = ([\d.]+) pages/s \| bare fetch\+trafilatura "
+                      r"(\d+) pages .* ratio ([\d.]+)", out)
+    assert match, out
+    assert int(match.group(1)) == int(match.group(3)) > 0  # both sides did the same pages
+
+
+def test_dedup_scaling_quick():
+    out = run_quick("dedup_scaling.py")
+    assert re.search(r"^wiredesk\s+n=\s+1000 .*s .*peak \+\d+ MB .*F1=\d\.\d{4}", out, re.M), out
+    assert re.search(r"^wiredesk: time\(3000\) / time\(1000\) = [\d.]+", out, re.M), out
+    assert re.search(r"^datasketch\s+n=|datasketch: unavailable", out, re.M), out
