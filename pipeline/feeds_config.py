@@ -67,7 +67,10 @@ def load_feeds_file(path: str | Path) -> list:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
     items_node = node
     if isinstance(data, dict) and "feeds" in data:
         data = data["feeds"]
