@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.feeds_config import ConfigError, resolve_feeds
+from pipeline.feeds_config import ConfigError, parse_duration, resolve_feeds
 from pipeline.options import WiredeskOptions
 from pipeline.settings import Settings
 from schemas.types import FeedState
@@ -36,11 +37,9 @@ def warehouse_path(value: str) -> str:
     """The DuckDB file named by --warehouse, or a ConfigError saying what is accepted."""
     if not value:
         raise ConfigError("--warehouse: empty value; give a path like wiredesk.duckdb")
-    if value.startswith("bigquery:"):
-        raise ConfigError("--warehouse bigquery:PROJECT.DATASET is not available in this version; "
-                          "use a DuckDB file path")
     if "://" in value:
-        raise ConfigError(f"--warehouse {value!r}: expected a DuckDB file path such as wiredesk.duckdb")
+        raise ConfigError(f"--warehouse {value!r}: expected a DuckDB file path such as wiredesk.duckdb "
+                          "or bigquery:PROJECT.DATASET")
     return value
 
 
@@ -51,10 +50,20 @@ def build_pipeline(options: PipelineOptions, settings: Settings | None = None) -
 
     wopts = options.view_as(WiredeskOptions)
     settings = settings_from_options(options, settings)
-    specs = resolve_feeds(wopts.feeds or [])
-    path = warehouse_path(wopts.warehouse)
+    streaming = bool(options.view_as(StandardOptions).streaming)
+    if wopts.source == "pubsub" and not streaming:
+        raise ConfigError("--source pubsub needs --streaming")
+    specs = resolve_feeds(wopts.feeds or []) if wopts.source == "poll" else []
     registry_data = load_registry_data(wopts.agency_registry)
-    state = duckdb_store.read_state(path, settings.dedup.seed_max_articles, settings.warehouse.lock_wait_s)
+    if (wopts.warehouse or "").startswith("bigquery:"):
+        from transforms.write_bigquery import bigquery_sink
+
+        sink, state = bigquery_sink(options, settings)
+    else:
+        path = warehouse_path(wopts.warehouse)
+        state = duckdb_store.read_state(path, settings.dedup.seed_max_articles, settings.warehouse.lock_wait_s)
+        sink = WriteWarehouse(path, settings, streaming=streaming,
+                              timed_flush=streaming and wopts.source == "pubsub")
     hasher = MinHasher(settings.dedup.num_perm)
     members = [stored_member(row, hasher, settings.dedup) for row in state["members"]]
 
@@ -66,17 +75,43 @@ def build_pipeline(options: PipelineOptions, settings: Settings | None = None) -
     stored_members = p | "Create Stored Members" >> beam.Create(members)
     registry = p | "Create Agency Registry" >> beam.Create([registry_data])
 
-    read = feeds | "Read Feeds" >> ReadFeeds(settings, feed_states, known_urls)
+    source = stream_source(options, settings, specs, state["feed_states"]) if streaming else None
+    read = feeds | "Read Feeds" >> ReadFeeds(settings, feed_states, known_urls, source=source)
     fetched = read["entries"] | "Fetch Articles" >> FetchArticles(settings)
     extracted = fetched["pages"] | "Extract Articles" >> ExtractArticles(settings)
     cleaned = extracted["drafts"] | "Clean Articles" >> CleanArticles(settings)
     tagged = cleaned["drafts"] | "Tag Articles" >> TagArticles(registry)
-    articles = tagged["drafts"] | "Deduplicate" >> Deduplicate(settings, stored_ids, stored_members)
+    articles = tagged["drafts"] | "Deduplicate" >> Deduplicate(settings, stored_ids, stored_members,
+                                                               streaming=streaming)
     dead = ((read[DEAD], fetched[DEAD], extracted[DEAD], cleaned[DEAD], tagged[DEAD])
             | "Flatten Dead Letters" >> beam.Flatten())
     _ = ({"articles": articles, "dead_letters": dead, "feed_state": read[STATE]}
-         | "Write Warehouse" >> WriteWarehouse(path, settings))
+         | "Write Warehouse" >> sink)
     return p
+
+
+def stream_source(options: PipelineOptions, settings: Settings, specs: list, stored_states: list):
+    """What a --streaming run reads: a PollPlan (poll the feeds) or a PubSubSource."""
+    from transforms.poll_feeds import PollPlan
+
+    wopts = options.view_as(WiredeskOptions)
+    if wopts.source == "pubsub":
+        from pipeline.pubsub import PubSubSource, check_subscription
+
+        runner = (options.view_as(StandardOptions).runner or "").lower()
+        # Dataflow drops redelivered messages by id_label; the DirectRunner refuses id_label.
+        return PubSubSource(check_subscription(wopts.subscription or ""),
+                            id_label="entry_id" if "dataflow" in runner else None)
+    if wopts.max_polls is not None and wopts.max_polls < 1:
+        raise ConfigError(f"--max-polls: expected a positive number, got {wopts.max_polls}")
+    return PollPlan(
+        run_id=uuid.uuid4().hex,
+        specs=tuple(specs),
+        states=tuple(FeedState(*s) for s in stored_states),
+        poll_interval_s=parse_duration(wopts.poll_interval, "--poll-interval") if wopts.poll_interval else None,
+        duration_s=parse_duration(wopts.duration, "--duration") if wopts.duration else None,
+        max_polls=wopts.max_polls,
+    )
 
 
 def describe_settings(settings: Settings) -> dict:

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
 
 from pipeline.feeds_config import ConfigError
@@ -26,15 +29,17 @@ EXAMPLE_QUERIES = [
 
 def run_pipeline(argv: list, settings=None) -> dict:
     """Build and run the pipeline from command-line style arguments; returns counters and timing."""
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline.builder import build_pipeline
     from pipeline.summary import run_counters
 
     if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         # Beam's DirectRunner first tries to download Prism from the internet; the in-process
-        # FnApiRunner is what it falls back to anyway, so name it and stay offline.
-        argv = [*argv, "--runner", DEFAULT_RUNNER]
+        # FnApiRunner is what it falls back to anyway, so name it and stay offline. Pub/Sub is
+        # read only by the BundleBasedDirectRunner (which the DirectRunner would pick for it).
+        pubsub = "pubsub" in [b for a, b in zip(argv, argv[1:]) if a == "--source"] or "--source=pubsub" in argv
+        argv = [*argv, "--runner", "BundleBasedDirectRunner" if pubsub else DEFAULT_RUNNER]
     from pipeline import progress
     from pipeline.logging_setup import event
 
@@ -42,20 +47,113 @@ def run_pipeline(argv: list, settings=None) -> dict:
     started = time.monotonic()
     pipeline = build_pipeline(options, settings)
     wopts = options.view_as(WiredeskOptions)
-    event(_log, logging.INFO, "run_started", feeds=len(wopts.feeds or []), warehouse=wopts.warehouse)
-    with progress.reporting():
+    streaming = options.view_as(StandardOptions).streaming
+    event(_log, logging.INFO, "run_started", feeds_args=len(wopts.feeds or []), warehouse=wopts.warehouse,
+          runner=options.view_as(StandardOptions).runner, streaming=bool(streaming))
+    with progress.reporting(), _stop_on_interrupt(streaming):
         result = pipeline.run()
-        result.wait_until_finish()
+        live_counters = None
+        if streaming and wopts.source == "pubsub":
+            _run_pubsub_until_stopped(result, wopts, settings)
+            # A cancelled local run's metrics miss its last bundles; the in-process tally has them all.
+            live_counters = progress.snapshot()
+        else:
+            result.wait_until_finish()
     event(_log, logging.INFO, "run_finished", elapsed_s=round(time.monotonic() - started, 1))
-    return {"counters": run_counters(result), "elapsed_s": time.monotonic() - started,
+    return {"counters": live_counters or run_counters(result), "elapsed_s": time.monotonic() - started,
             "warehouse": options.view_as(WiredeskOptions).warehouse}
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(streaming: bool):
+    """While a stream runs, the first Ctrl-C stops it cleanly (sources end, sinks flush); a second aborts."""
+    from transforms import poll_feeds
+
+    poll_feeds.reset_stop()
+    if not streaming or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum, frame):
+        if poll_feeds.stop_requested():
+            raise KeyboardInterrupt
+        print("wiredesk: stopping: finishing the current polls and flushing (Ctrl-C again to abort)",
+              file=sys.stderr)
+        poll_feeds.request_stop()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        poll_feeds.reset_stop()
+        poll_feeds.forget_runs()
+
+
+def _run_pubsub_until_stopped(result, wopts, settings) -> None:
+    """The Pub/Sub stream on the local runner: until --duration or Ctrl-C, then drain and stop.
+
+    The BundleBasedDirectRunner never finishes an unbounded read, and `wait_until_finish(duration)`
+    is not supported there. So: wait, then wait until the counters stop moving (in-flight entries
+    fetched, written by the writer's timed flush), then cancel.
+    """
+    from apache_beam.runners.runner import PipelineState
+
+    from pipeline import progress
+    from pipeline.feeds_config import parse_duration
+    from pipeline.settings import Settings
+    from transforms import poll_feeds
+
+    settings = settings or Settings()
+    deadline = time.monotonic() + parse_duration(wopts.duration, "--duration") if wopts.duration else None
+    def check_failed():
+        # The local runner reports a failed step only to wait_until_finish(), which never returns
+        # for a stream; look at its update queue so a failure stops the run instead of stalling it.
+        updates = getattr(getattr(result, "_executor", None), "visible_updates", None)
+        update = updates.poll() if updates is not None else None
+        if update is not None and getattr(update, "exception", None):
+            result.cancel()
+            raise update.exception
+
+    while not poll_feeds.stop_requested() and (deadline is None or time.monotonic() < deadline):
+        if PipelineState.is_terminal(result.state):
+            return
+        check_failed()
+        time.sleep(0.2)
+    # Drain: stop once every entry read is accounted for and written (or after a quiet spell; the
+    # local reader moves its watermark only when a pull returns, which takes up to 30 s when idle).
+    quiet_s = 30.0 + settings.stream.window_s + settings.warehouse.batch_seconds + 5.0
+    last, still_since = None, time.monotonic()
+    while time.monotonic() - still_since < quiet_s and not PipelineState.is_terminal(result.state):
+        check_failed()
+        now = progress.snapshot()
+        if now != last:
+            last, still_since = now, time.monotonic()
+        if _drained(now):
+            break
+        time.sleep(0.2)
+    result.cancel()
+
+
+def _drained(counts: dict) -> bool:
+    """Every entry read is an article, a dead letter or a counted skip, and all of them are written."""
+    from pipeline.summary import conservation
+
+    cons = conservation(counts)
+    dead = sum(v for k, v in counts.items() if k.endswith(".dead_letters") and not k.startswith("write."))
+    return (cons["entries"] > 0 and cons["balanced"]
+            and counts.get("write.articles.received", 0) >= cons["articles"]
+            and counts.get("write.dead_letters.received", 0) >= dead)
 
 
 def print_summary(outcome: dict) -> None:
     from pipeline.summary import format_summary, warehouse_facts
-    from transforms import duckdb_store
+    from transforms import bigquery_store, duckdb_store
 
-    con = duckdb_store.connect(outcome["warehouse"], read_only=True)
+    if bigquery_store.is_bigquery(outcome["warehouse"]):
+        con = bigquery_store.connect(outcome["warehouse"])
+    else:
+        con = duckdb_store.connect(outcome["warehouse"], read_only=True)
     try:
         print(format_summary(outcome["counters"], warehouse_facts(con), outcome["elapsed_s"]))
     finally:
@@ -64,8 +162,10 @@ def print_summary(outcome: dict) -> None:
 
 def query(warehouse: str, sql: str) -> str:
     from pipeline.summary import format_table
-    from transforms import duckdb_store
+    from transforms import bigquery_store, duckdb_store
 
+    if bigquery_store.is_bigquery(warehouse):
+        return saved_or_bigquery_query(warehouse, sql=sql)
     con = duckdb_store.connect(warehouse, read_only=True)
     try:
         try:
@@ -93,22 +193,122 @@ def cmd_run(args, beam_args) -> int:
         argv.append("--ignore_robots")
     if args.min_host_gap is not None:
         argv += ["--min_host_gap", str(args.min_host_gap)]
-    if not args.feeds:
+    argv += ["--source", args.source]
+    for name in ("subscription", "poll_interval", "duration", "max_polls"):
+        if getattr(args, name) is not None:
+            argv += [f"--{name}", str(getattr(args, name))]
+    if args.source == "pubsub":
+        if not args.subscription:
+            raise ConfigError("--source pubsub needs --subscription projects/P/subscriptions/S")
+        if "--streaming" not in argv:
+            argv.append("--streaming")
+    elif not args.feeds:
         raise ConfigError("--feeds is required: a YAML feeds file or a feed URL")
+    elif (args.duration or args.max_polls or args.poll_interval) and "--streaming" not in argv:
+        raise ConfigError("--duration, --max-polls and --poll-interval apply to --streaming runs")
+    check_duckdb_target(args.warehouse)
     print_summary(run_pipeline(argv))
     return 0
+
+
+def cmd_poll(args, beam_args) -> int:
+    """Poll feeds like a streaming run and publish each new entry to Pub/Sub."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.builder import settings_from_options
+    from pipeline.feeds_config import parse_duration, resolve_feeds
+    from pipeline.pubsub import check_topic, poll_and_publish
+    from transforms import poll_feeds
+
+    if beam_args:
+        raise ConfigError(f"poll: unexpected arguments {' '.join(beam_args)}")
+    if not args.feeds:
+        raise ConfigError("--feeds is required: a YAML feeds file or a feed URL")
+    topic = check_topic(args.publish)
+    argv = []
+    if args.proxy:
+        argv += ["--proxy", args.proxy]
+    if args.allow_private_networks:
+        argv.append("--allow_private_networks")
+    if args.ignore_robots:
+        argv.append("--ignore_robots")
+    if args.min_host_gap is not None:
+        argv += ["--min_host_gap", str(args.min_host_gap)]
+    settings = settings_from_options(PipelineOptions(argv))
+    with _stop_on_interrupt(True):
+        totals = poll_and_publish(
+            settings, resolve_feeds(args.feeds), topic, warehouse=args.warehouse or None,
+            poll_interval_s=parse_duration(args.poll_interval, "--poll-interval") if args.poll_interval else None,
+            max_polls=args.max_polls, duration_s=parse_duration(args.duration, "--duration") if args.duration else None)
+    print(f"wiredesk poll: {totals['polls']} polls ({totals['unchanged']} unchanged/304), "
+          f"{totals['published']} entries published to {topic}, {totals['known']} already stored, "
+          f"{totals['dead_letters']} dead letters")
+    poll_feeds.reset_stop()
+    return 0
+
+
+def check_duckdb_target(warehouse: str) -> None:
+    """Before a run, not after it: a DuckDB --warehouse must be a file in an existing directory."""
+    from pathlib import Path
+
+    from transforms import bigquery_store
+
+    if not warehouse or bigquery_store.is_bigquery(warehouse) or "://" in warehouse:
+        return  # the builder explains these
+    path = Path(warehouse).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"--warehouse {warehouse}: is a directory; give a DuckDB file path such as "
+                          f"{path / 'wiredesk.duckdb'}")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--warehouse {warehouse}: directory {path.parent} does not exist; create it first")
 
 
 def cmd_demo(args, beam_args) -> int:
     from pipeline.demo import run_demo
 
-    return run_demo(args.warehouse, list(beam_args))
+    check_duckdb_target(args.warehouse)
+    rc = run_demo(args.warehouse, list(beam_args))
+    if rc == 0:
+        print(f"\nnext: wiredesk report --warehouse {args.warehouse} --out {DEFAULT_REPORT}   "
+              f"(then open {DEFAULT_REPORT} in a browser)")
+    return rc
+
+
+def saved_or_bigquery_query(warehouse: str, sql: str | None = None, saved: str | None = None) -> str:
+    """A saved analysis (either engine) or ad-hoc SQL on bigquery:PROJECT.DATASET, as a table."""
+    from pipeline import queries
+    from pipeline.summary import format_table
+    from transforms import bigquery_store
+
+    if saved is not None:
+        try:
+            columns, rows = queries.run(warehouse, saved)
+        except KeyError as err:
+            raise ConfigError(err.args[0]) from None
+    else:
+        con = bigquery_store.connect(warehouse)
+        try:
+            cur = con.execute(sql)
+            columns, rows = [d[0] for d in cur.description or []], cur.fetchall()
+        finally:
+            con.close()
+    return format_table(columns, rows) if columns else "(no result)"
 
 
 def cmd_query(args, beam_args) -> int:
     if beam_args:
         raise ConfigError(f"query: unexpected arguments {' '.join(beam_args)}")
-    print(query(args.warehouse, args.sql))
+    if args.saved == "list":
+        from pipeline import queries
+
+        print("\n".join(f"{n:<30} {queries.summary(n)}" for n in queries.names()))
+        return 0
+    if (args.saved is None) == (args.sql is None):
+        raise ConfigError("query: give either SQL or --saved NAME (--saved list shows the names)")
+    if args.saved is not None:
+        print(saved_or_bigquery_query(args.warehouse, saved=args.saved))
+    else:
+        print(query(args.warehouse, args.sql))
     return 0
 
 
@@ -117,6 +317,8 @@ def cmd_report(args, beam_args) -> int:
 
     if beam_args:
         raise ConfigError(f"report: unexpected arguments {' '.join(beam_args)}")
+    if args.warehouse.startswith("bigquery:"):
+        raise ConfigError("report: reads a DuckDB warehouse file; for BigQuery use `wiredesk query --saved`")
     path = write_report(args.warehouse, args.out)
     print(f"report written to {path.resolve()} (open it in a browser; it needs no network)")
     return 0
@@ -173,6 +375,19 @@ def configure_ux(args) -> None:
     progress.configure(getattr(args, "progress", "off"), getattr(args, "progress_interval", None))
 
 
+def _copy_option(source: argparse.ArgumentParser, target: argparse.ArgumentParser, option: str) -> None:
+    """Re-declare one of `run`'s options on another subcommand, with the same names and help."""
+    action = next(a for a in source._actions if option in a.option_strings)
+    kwargs = {"dest": action.dest, "default": action.default, "help": action.help}
+    if isinstance(action, argparse._StoreTrueAction):
+        kwargs["action"] = "store_true"
+    else:
+        kwargs.update(type=action.type, metavar=action.metavar)
+        if isinstance(action, argparse._AppendAction):
+            kwargs["action"] = "append"
+    target.add_argument(*action.option_strings, **kwargs)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiredesk", description="News feeds in; deduplicated, agency-tagged "
                                      "articles out, in a warehouse you can query in SQL.")
@@ -184,15 +399,31 @@ def make_parser() -> argparse.ArgumentParser:
     WiredeskOptions._add_argparse_args(run)
     add_ux_args(run, progress=True)
     run.set_defaults(func=cmd_run)
+    poll = sub.add_parser("poll", help="poll feeds and publish new entries to Pub/Sub",
+                          description="Poll the feeds like `run --streaming` (conditional GET, adaptive "
+                                      "intervals, feed state kept in --warehouse) and publish each new entry "
+                                      "to a Pub/Sub topic, for `wiredesk run --source pubsub`. Honours "
+                                      "PUBSUB_EMULATOR_HOST.",
+                          formatter_class=_HelpFormatter)
+    poll.add_argument("--publish", required=True, metavar="projects/P/topics/T",
+                      help="Pub/Sub topic to publish entries to. (required)")
+    for name in ("--feeds", "--warehouse", "--proxy", "--allow_private_networks", "--ignore_robots",
+                 "--min_host_gap", "--poll_interval", "--duration", "--max_polls"):
+        _copy_option(run, poll, name)
+    add_ux_args(poll)
+    poll.set_defaults(func=cmd_poll)
     demo = sub.add_parser("demo", help="run the offline demo corpus into a DuckDB file and show queries",
-                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                          formatter_class=_HelpFormatter)
     demo.add_argument("--warehouse", default=DEMO_WAREHOUSE, help="DuckDB file to write")
     add_ux_args(demo, progress=True)
     demo.set_defaults(func=cmd_demo)
     q = sub.add_parser("query", help="run SQL against the warehouse and print a table",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="DuckDB file to query")
-    q.add_argument("sql", help="the SQL statement")
+                       formatter_class=_HelpFormatter)
+    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE,
+                   help="DuckDB file or bigquery:PROJECT.DATASET to query")
+    q.add_argument("--saved", default=None, metavar="NAME",
+                   help="run a saved analysis from pipeline/queries/ ('list' shows them)")
+    q.add_argument("sql", nargs="?", default=None, help="the SQL statement")
     add_ux_args(q)
     q.set_defaults(func=cmd_query)
     rep = sub.add_parser("report", help="write a self-contained HTML report of the warehouse",
@@ -217,11 +448,37 @@ def main(argv: list | None = None) -> int:
     try:
         return args.func(args, rest)
     except (ConfigError, WarehouseError) as err:
-        print(f"wiredesk: error: {err}", file=sys.stderr)
+        # Raised inside a Beam worker, the message carries Beam's " [while running 'Step']" suffix.
+        print(f"wiredesk: error: {str(err).split(' [while running ', 1)[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wiredesk: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - a failure inside a Beam worker arrives wrapped; say it in one line
+        warehouse, message = _describe_failure(err)
+        print(f"wiredesk: error: {message}", file=sys.stderr)
+        return 2 if warehouse else 1
+
+
+def _describe_failure(err: BaseException) -> tuple:
+    """(is it the warehouse?, one line for a person) from an exception a Beam run raised."""
+    from transforms.duckdb_store import WarehouseError
+
+    chain, seen = [], set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    text = " ".join(f"{type(e).__module__}.{type(e).__name__}: {e}" for e in chain)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    first = next((ln for ln in lines if "Error" in ln or "Exception" in ln), lines[0] if lines else repr(chain[0]))
+    first = first.split(" [while running", 1)[0][:400]
+    warehouse = any(isinstance(e, WarehouseError) for e in chain) or any(
+        key in text for key in ("WarehouseError", "duckdb", "Write Warehouse"))
+    if warehouse:
+        return True, (f"the warehouse could not be written ({first}). Rows written before this point are "
+                      "intact; fix the cause (disk space, another process holding the file) and run again.")
+    return False, f"the run failed: {first} (rerun with --log-level DEBUG for the traceback)"
 
 
 if __name__ == "__main__":

@@ -32,3 +32,21 @@ class WiredeskOptions(PipelineOptions):
                             metavar="SECONDS",
                             help="Minimum seconds between two requests to one host. (default: 0, or the "
                                  "host's robots.txt Crawl-delay up to 10 s)")
+        # Streaming (with Beam's --streaming).
+        parser.add_argument("--source", choices=("poll", "pubsub"), default="poll",
+                            help="Where a --streaming run gets entries: 'poll' polls the feeds itself; "
+                                 "'pubsub' reads entries that `wiredesk poll --publish` publishes "
+                                 "(needs --subscription). (default: %(default)s)")
+        parser.add_argument("--subscription", default=None, metavar="projects/P/subscriptions/S",
+                            help="Pub/Sub subscription for --source pubsub. (default: none)")
+        parser.add_argument("--poll_interval", "--poll-interval", dest="poll_interval", default=None,
+                            metavar="DURATION",
+                            help="Poll every feed this often (90, 90s, 5m), overriding the feeds file's "
+                                 "poll_interval; adapted within bounds while streaming. (default: the feeds "
+                                 "file, else 5m)")
+        parser.add_argument("--duration", default=None, metavar="DURATION",
+                            help="Stop a --streaming run cleanly after this long (10m, 1h), flushing what it "
+                                 "holds. (default: run until Ctrl-C)")
+        parser.add_argument("--max_polls", "--max-polls", dest="max_polls", type=int, default=None, metavar="N",
+                            help="Stop a --streaming run once every feed has been polled N times. "
+                                 "(default: no limit)")

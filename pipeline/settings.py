@@ -72,12 +72,37 @@ class WarehouseSettings:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """Polling cadence and micro-batching of a streaming run (--streaming)."""
+
+    # A feed without poll_interval (feeds file) or --poll-interval is polled this often.
+    default_poll_interval_s: float = 300.0
+    # Adaptive polling never goes faster than this (nor faster than the configured interval when
+    # that is shorter): polling a news feed more than once a minute buys nothing but load.
+    min_poll_interval_s: float = 60.0
+    # ...and never slower than this, nor than 8x the configured interval: a quiet feed still
+    # gets read every few hours.
+    max_poll_interval_s: float = 6 * 3600.0
+    # Unchanged (304 / no new entries): interval x this; new entries: interval / this.
+    adapt_factor: float = 1.5
+    # Failures: the configured interval x 2**failures, capped by max_poll_interval_s.
+    failure_backoff_base: float = 2.0
+    # The source wakes at least this often to notice Ctrl-C, --duration and due feeds.
+    max_sleep_s: float = 1.0
+    # Fixed windows (seconds) for the shuffles after the source (links, hosts).
+    window_s: float = 5.0
+    # The poller remembers this many entry ids per feed (a feed lists its latest items only).
+    max_seen_per_feed: int = 5000
+
+
+@dataclass(frozen=True)
 class Settings:
     """The one config object passed to every transform."""
 
     fetch: FetchLimits = field(default_factory=FetchLimits)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     # Body text shorter than this is not an article (cookie walls, empty shells).
     min_body_words: int = 30
     pipeline_version: str = "0.1.0"

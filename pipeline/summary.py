@@ -4,6 +4,7 @@ from __future__ import annotations
 from transforms.common import NAMESPACE
 
 CONSERVATION_SKIPS = ("read_feeds.skip.already_stored", "read_feeds.skip.repeated_link",
+                      "read_feeds.skip.seen_entry",  # streaming: re-listed by a feed, emitted at an earlier poll
                       "fetch.skip.robots_disallowed", "dedup.skip.already_stored",
                       "dedup.skip.repeated_canonical_url")
 ENTRY_DEAD_STAGES = ("fetch", "extract", "clean", "tag")

@@ -167,15 +167,22 @@ class Deduplicate(beam.PTransform):
 
     `stored_ids` is a one-element PCollection holding the set of article ids already in the warehouse;
     `stored_members` are Member rows of stored articles, so reruns keep the stories they had.
+    With `streaming`, stories are assigned by the stateful index of transforms/streaming_dedup.py.
     """
 
-    def __init__(self, settings: Settings, stored_ids=None, stored_members=None):
+    def __init__(self, settings: Settings, stored_ids=None, stored_members=None, streaming: bool = False):
         super().__init__()
         self._settings = settings
         self._stored_ids = stored_ids
         self._stored_members = stored_members
+        self._streaming = streaming
 
     def expand(self, drafts):
+        if self._streaming:
+            # A stream has no end to group at: one stateful story index with an event-time horizon.
+            from transforms.streaming_dedup import expand_streaming
+
+            return expand_streaming(drafts, self._settings, self._stored_ids, self._stored_members)
         dedup = self._settings.dedup
         articles = drafts | "Take Articles" >> beam.Map(lambda d: d.article).with_output_types(Article)
         if self._stored_ids is not None:

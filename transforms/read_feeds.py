@@ -8,7 +8,7 @@ from pipeline.settings import Settings
 from schemas.types import FeedEntry, FeedState
 from transforms.common import DEAD, counter, emit_dead, guarded_pardo, iso, skipped, stable_id, utc_now
 from transforms.feed_parsing import NotAFeed, parse_feed
-from transforms.urls import BadLink, canonical_url, check_link
+from transforms.urls import BadLink, canonical_url, check_link, host_of
 
 STAGE = "read_feeds"
 STATE = "feed_state"
@@ -69,19 +69,25 @@ class FetchAndParseFeed(beam.DoFn):
         yield pvalue.TaggedOutput(STATE, _ok_state(
             spec.url, previous, polled_at, response.status, response.headers.get("etag"),
             response.headers.get("last-modified"), len(feed["entries"])))
-        for raw in feed["entries"]:
+        for index, raw in enumerate(feed["entries"]):
             counter(STAGE, "entries").inc()
-            result = self._entry(spec, feed, raw, response.final_url, polled_at)
+            try:
+                result = self._entry(spec, feed, raw, response.final_url, polled_at, index)
+            except Exception as err:  # one odd entry must not take its feed's other entries with it
+                counter(STAGE, "entries_invalid").inc()
+                result = emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}",
+                                   feed_url=spec.url, payload=repr(raw), key=f"entry {index}")
             yield result
 
-    def _entry(self, spec, feed, raw, base_url, polled_at):
+    def _entry(self, spec, feed, raw, base_url, polled_at, index=0):
         entry_key = raw.get("guid") or raw.get("link") or repr(sorted(raw.items()))
         try:
             link = check_link(raw.get("link"), base_url, self._settings.fetch.max_url_length)
         except BadLink as err:
             counter(STAGE, "entries_invalid").inc()
+            # Keyed by position too: two link-less entries of one feed are two dead letters, not one.
             return emit_dead(STAGE, err.reason, str(err), url=(raw.get("link") or None), feed_url=spec.url,
-                             payload=repr(raw))
+                             payload=repr(raw), key=f"{entry_key}\x1f{index}")
         return FeedEntry(
             entry_id=stable_id(spec.url, entry_key),
             feed_url=spec.url,
@@ -96,6 +102,25 @@ class FetchAndParseFeed(beam.DoFn):
             categories=list(raw.get("categories") or []),
             polled_at=polled_at,
         )
+
+
+class FetchFeedsOfHost(FetchAndParseFeed):
+    """All feeds of one host, one after another: a host never sees two feed requests from us at once.
+
+    Without this, feeds of one host spread over workers were polled in parallel, each worker with
+    its own politeness clock (found by the load test). A failure of one feed stays that feed's.
+    """
+
+    def process(self, keyed, states=None):
+        _, specs = keyed
+        for spec in sorted(specs, key=lambda s: s.url):
+            try:
+                outputs = list(super().process(spec, states))
+            except Exception as err:  # noqa: BLE001 - one poison feed must not take its host's other feeds
+                previous = (states or {}).get(spec.url)
+                outputs = [emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}", feed_url=spec.url),
+                           pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, iso(utc_now()), 0))]
+            yield from outputs
 
 
 def _ok_state(url, previous, polled_at, status, etag, last_modified, entries):
@@ -137,15 +162,24 @@ def keep_first_entry(keyed):
 class ReadFeeds(beam.PTransform):
     """Feed specs in; FeedEntry rows out, plus 'dead_letters' and 'feed_state' outputs."""
 
-    def __init__(self, settings: Settings, feed_states=None, known_urls=None):
+    def __init__(self, settings: Settings, feed_states=None, known_urls=None, source=None):
         super().__init__()
         self._settings = settings
         self._feed_states = feed_states
         self._known_urls = known_urls
+        # Streaming: a poll_feeds.PollPlan (poll forever) or a pubsub.PubSubSource; None polls once.
+        self._source = source
 
     def expand(self, specs):
+        if self._source is not None:
+            from transforms.poll_feeds import expand_streaming
+
+            return expand_streaming(specs, self._settings, self._source, self._known_urls)
         states = beam.pvalue.AsDict(self._feed_states) if self._feed_states is not None else None
-        read = guarded_pardo(specs, "Fetch And Parse Feeds", STAGE, FetchAndParseFeed(self._settings),
+        by_host = (specs
+                   | "Key Feeds By Host" >> beam.Map(lambda s: (host_of(s.url), s))
+                   | "Group Feeds By Host" >> beam.GroupByKey())
+        read = guarded_pardo(by_host, "Fetch And Parse Feeds", STAGE, FetchFeedsOfHost(self._settings),
                              states=states, main="entries", extra=(STATE,))
         entries = read["entries"]
         if self._known_urls is not None:
