@@ -38,6 +38,16 @@ setup(
         "test": [
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
+            # tests/fuzz: bounded-time fuzzing of the feed and page parsers (WIREDESK_FUZZ_SECONDS).
+            "hypothesis==6.170.15",
+        ],
+        # Peer extractors for benchmarks/extraction.py and benchmarks/metadata.py (never runtime deps).
+        "bench": [
+            "newspaper4k==0.9.6",
+            "news-please==1.6.16",
+            "readability-lxml==0.9",
+            "goose3==3.1.22",
+            "pyinstrument==5.1.3",
         ],
     },
     entry_points={"console_scripts": ["wiredesk=pipeline.cli:main"]},

@@ -234,6 +234,11 @@ class HostileServer:
         self._tls = tls
         self._httpd = _Httpd((host, 0), _handler_class(self), tls)
         self._thread: threading.Thread | None = None
+        # Politeness evidence: (host, started, finished) of every answered request, and the most
+        # requests one host ever had in flight at once.
+        self.spans: list[tuple[str, float, float]] = []
+        self.max_in_flight: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
 
     @property
     def port(self) -> int:
@@ -272,23 +277,49 @@ class HostileServer:
         self.stop()
 
     def dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        started = time.monotonic()
+        host = request_host(handler.path, handler.headers.get("Host", ""))
         with self._lock:
-            seen = SeenRequest(handler.command, handler.path, dict(handler.headers.items()), time.monotonic())
+            seen = SeenRequest(handler.command, handler.path, dict(handler.headers.items()), started)
             self.requests.append(seen)
             key = self._route_key(handler.path)
             hit = self._hits.get(key, 0)
             self._hits[key] = hit + 1
             action = self.routes.get(key)
-        if action is None:
-            Exchange(handler, self, hit).send(404, b"not found", {"Content-Type": "text/plain"})
-            return
-        action(Exchange(handler, self, hit))
+            self._in_flight[host] = self._in_flight.get(host, 0) + 1
+            self.max_in_flight[host] = max(self.max_in_flight.get(host, 0), self._in_flight[host])
+        try:
+            if action is None:
+                Exchange(handler, self, hit).send(404, b"not found", {"Content-Type": "text/plain"})
+                return
+            action(Exchange(handler, self, hit))
+        finally:
+            with self._lock:
+                self._in_flight[host] -= 1
+                self.spans.append((host, started, time.monotonic()))
 
     def _route_key(self, target: str) -> str:
-        # A forward proxy sees absolute URLs; an origin sees paths. Exact match wins, then the bare path.
+        # A forward proxy sees absolute URLs; an origin sees paths. Exact match wins, then the bare
+        # path, then the absolute URL without its default port (robots.txt is asked for as host:80).
         if target in self.routes:
             return target
-        return target.split("?", 1)[0]
+        bare = target.split("?", 1)[0]
+        if bare not in self.routes and "://" in bare:
+            scheme, rest = bare.split("://", 1)
+            netloc, _, path = rest.partition("/")
+            default = {"http": ":80", "https": ":443"}.get(scheme.lower(), "")
+            if default and netloc.endswith(default):
+                return f"{scheme}://{netloc[: -len(default)]}/{path}"
+        return bare
+
+
+def request_host(target: str, host_header: str) -> str:
+    """The host:port a request was for: from an absolute-form target (proxy) or the Host header."""
+    if "://" in target:
+        netloc = target.split("://", 1)[1].split("/", 1)[0].lower()
+        scheme = target.split("://", 1)[0].lower()
+        return netloc if ":" in netloc.rsplit("]", 1)[-1] else f"{netloc}:{443 if scheme == 'https' else 80}"
+    return host_header.lower()
 
 
 class _Httpd(ThreadingHTTPServer):
@@ -327,8 +358,11 @@ def _handler_class(server: HostileServer) -> type:
     return Handler
 
 
-def self_signed_tls(hostnames: list[str], tmp_path) -> tuple[ssl.SSLContext, str]:
-    """A throwaway CA and a leaf certificate for hostnames; returns (server context, CA bundle path)."""
+def self_signed_tls(hostnames: list[str], tmp_path, *, expired: bool = False) -> tuple[ssl.SSLContext, str]:
+    """A throwaway CA and a leaf certificate for hostnames; returns (server context, CA bundle path).
+
+    expired=True makes the leaf one that expired yesterday (the CA itself stays valid).
+    """
     import datetime
 
     from cryptography import x509
@@ -359,8 +393,8 @@ def self_signed_tls(hostnames: list[str], tmp_path) -> tuple[ssl.SSLContext, str
         .issuer_name(ca_name)
         .public_key(leaf_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - datetime.timedelta(days=10) if expired else now - datetime.timedelta(minutes=5))
+        .not_valid_after(now - datetime.timedelta(days=1) if expired else now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hostnames]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(

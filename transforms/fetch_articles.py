@@ -43,6 +43,11 @@ class FetchHostBatch(beam.DoFn):
                     yield emit_dead(STAGE, err.reason, err.message, url=entry.url, feed_url=entry.feed_url,
                                     attempt=err.attempts)
                 continue
+            except Exception as err:  # noqa: BLE001 - a fetcher bug on one URL must not lose the host's batch
+                # Beam's exception handling would drop the whole batch's outputs; keep it per entry.
+                yield emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}", url=entry.url,
+                                feed_url=entry.feed_url)
+                continue
             counter(STAGE, "pages").inc()
             yield Page(entry=entry, final_url=response.final_url, status=response.status,
                        content_type=response.content_type, charset=response.charset, body=response.body,

@@ -57,7 +57,9 @@ _HOST_FAILURE_REASONS = frozenset(
      "tls_error"}
 )
 # robots.txt failures the page itself would hit too: the page fetch reports these, not robots_disallowed.
-_SAME_FATE_REASONS = frozenset({"ssrf_blocked", "dns_error", "tls_error", "host_unavailable"})
+# A host that cannot be reached at all is down, not "disallowing": calling it a robots skip would hide it.
+_SAME_FATE_REASONS = frozenset({"ssrf_blocked", "dns_error", "tls_error", "host_unavailable", "connection_error",
+                                "connect_timeout"})
 _HTTP_5XX = re.compile(r"http_5\d\d")
 
 # Names that reach cloud metadata or the local machine whatever DNS says.
@@ -785,6 +787,17 @@ class Fetcher:
 
     def _attempt(self, target, headers, caps, attempts, watchdog, host) -> _Response:
         self._wait_turn(target, host, watchdog)
+        try:
+            return self._send(target, headers, caps, attempts, watchdog)
+        finally:
+            # The gap also runs from the end of this request: spacing starts alone let a slow
+            # response and a quick next one arrive at the host closer together than the gap.
+            gap = max(self.limits.min_host_gap_s, host.crawl_delay_s)
+            if gap > 0:
+                with host.lock:
+                    host.next_slot = max(host.next_slot, time.monotonic() + gap)
+
+    def _send(self, target, headers, caps, attempts, watchdog) -> _Response:
         attempts.count += 1
         remaining = max(watchdog.remaining(), 0.001)  # urllib3 rejects a zero timeout
         timeout = urllib3.Timeout(
