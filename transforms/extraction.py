@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import functools
 import html as html_lib
 import json
 import re
@@ -59,9 +60,8 @@ _NON_HTML_PREFIXES = ('image/', 'audio/', 'video/', 'font/', 'application/octet-
 _META_CHARSET_RE = re.compile(
     rb'<meta[^>]+?charset\s*=\s*["\']?\s*([a-zA-Z0-9_:.\-]+)', re.IGNORECASE)
 _XML_DECL_ENCODING_RE = re.compile(rb'^\s*<\?xml[^>]+encoding\s*=\s*["\']([a-zA-Z0-9_.\-]+)', re.IGNORECASE)
-# Single-byte charsets decode ANY byte string, so a wrong label silently gives mojibake; for these
-# a strictly valid non-ASCII UTF-8 body is much stronger evidence than the label.
-_SINGLE_BYTE = {'latin-1', 'iso8859-1', 'cp1252', 'ascii', 'iso8859-15', 'cp1250', 'iso8859-2'}
+# A charset that maps (nearly) every single byte to a character is a single-byte charset.
+_MAX_UNDEFINED_BYTES = 48
 # Printable text has few control characters; a decode full of them used the wrong codec.
 _CONTROL_RE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')
 _MAX_CONTROL_RATIO = 0.01
@@ -135,9 +135,29 @@ def _try_declared(body: bytes, label: str | None) -> str | None:
     # WHATWG: 'iso-8859-1' and 'ascii' labels mean windows-1252 on the web.
     if codec in ('latin-1', 'iso8859-1', 'ascii'):
         codec = 'cp1252'
-    if codec in _SINGLE_BYTE and _is_non_ascii_utf8(body):
+    if _decodes_any_bytes(codec) and _is_non_ascii_utf8(body):
         return body.decode('utf-8')
     return _try_codec(body, codec)
+
+
+@functools.lru_cache(maxsize=64)
+def _decodes_any_bytes(codec: str) -> bool:
+    """True for single-byte charsets (windows-125x, ISO-8859-x, KOI8 ...), which accept almost any bytes.
+
+    Such a label is rarely proven wrong by a decode error, so a wrong one silently gives mojibake;
+    a strictly valid non-ASCII UTF-8 body is much stronger evidence than the label.
+    """
+    if codec == 'ascii':
+        return True
+    undefined = 0
+    for byte in range(256):
+        try:
+            bytes((byte,)).decode(codec)
+        except UnicodeDecodeError:
+            undefined += 1
+        except LookupError:
+            return False
+    return undefined <= _MAX_UNDEFINED_BYTES
 
 
 def _is_non_ascii_utf8(body: bytes) -> bool:
@@ -386,13 +406,71 @@ def _description(meta: dict, ld: dict, feed_summary: str | None) -> str | None:
             or _ld_text(ld.get('description')) or (_clean_text(feed_summary) or None))
 
 
-def _authors(meta: dict, ld: dict, feed_authors) -> list[str]:
+# 'A and B', 'A und B, dpa', 'A og B': one field naming several people.
+_AUTHOR_JOIN_RE = re.compile(r'\s+(?:and|und|og|och|et|y|e|en|i|&)\s+|\s*[,;/]\s*', re.IGNORECASE)
+_AUTHOR_PREFIX_RE = re.compile(r'^(?:by|von|par|por|door|av|af)\b\s*:?\s*', re.IGNORECASE)
+# Profile slugs ('emma-mackenzie') and caption credits ('(Image: Getty)') are not names.
+_NOT_A_NAME_RE = re.compile(r'^[a-z0-9]+(?:[-_][a-z0-9]+)+$|^\(|^\d+$|@|://')
+_MAX_NAME_WORDS = 5
+
+
+def _split_author(value: str) -> list[str]:
+    """'A and B' -> ['A', 'B'] when every part reads as a short name; otherwise the value unchanged."""
+    value = _AUTHOR_PREFIX_RE.sub('', value.strip())
+    parts = [p.strip() for p in _AUTHOR_JOIN_RE.split(value) if p.strip()]
+    if len(parts) > 1 and all(len(p.split()) <= _MAX_NAME_WORDS for p in parts):
+        # 'Brazil, Rachel' is one reversed name, not two people.
+        if len(parts) == 2 and ',' in value and all(len(p.split()) == 1 for p in parts):
+            return [f'{parts[1]} {parts[0]}']
+        return parts
+    return [value]
+
+
+def _organisation_names(meta: dict, ld: dict) -> set[str]:
+    names = {_norm(_first_meta(meta, 'og:site_name')), _norm(_ld_text(ld.get('publisher')))}
+    names.update(_norm(n) for n in _ld_names(ld.get('publisher')))
+    names.discard('')
+    return names
+
+
+def _is_organisation(name: str, orgs: set[str]) -> bool:
+    key = _norm(name)
+    return key in orgs or any(key and (key in org or org in key) for org in orgs)
+
+
+_BYLINE_XPATH = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") or '
+                 'contains(@class, "author-name") or contains(@class, "author") or contains(@class, "byl")]')
+_MAX_BYLINE_WORDS = 12
+_DIGIT_RE = re.compile(r'\d')
+
+
+def _visible_byline(tree) -> list[str]:
+    """Names in the first short byline element (itemprop/rel author, byline/author classes)."""
+    for el in tree.xpath(_BYLINE_XPATH):
+        if el.tag in ('meta', 'link', 'script', 'style', 'body', 'html', 'article', 'section', 'main'):
+            continue
+        text = _AUTHOR_PREFIX_RE.sub('', _element_text(el))
+        if not text or _DIGIT_RE.search(text) or len(text.split()) > _MAX_BYLINE_WORDS:
+            continue
+        names = [n for n in _split_author(text) if n[:1].isupper() and not _NOT_A_NAME_RE.search(n)]
+        if names:
+            return names
+    return []
+
+
+def _authors(meta: dict, ld: dict, feed_authors, tree=None) -> list[str]:
     names = _ld_names(ld.get('author'))
     for key in ('author', 'article:author', 'dc.creator', 'byl', 'parsely-author', 'sailthru.author'):
         names.extend(v for v in meta.get(key, []) if not v.startswith(('http://', 'https://')))
+    if not names and tree is not None:
+        names.extend(_visible_byline(tree))
     if not names:
         names.extend(_clean_text(a) for a in feed_authors or () if isinstance(a, str))
-    return _dedupe(n.removeprefix('By ').removeprefix('by ') for n in names)
+    people = [part for name in names for part in _split_author(name) if not _NOT_A_NAME_RE.search(part)]
+    # The site or publisher listed beside a named writer is the outlet, not an author.
+    orgs = _organisation_names(meta, ld)
+    persons = [n for n in people if not _is_organisation(n, orgs)]
+    return _dedupe(persons or people)
 
 
 def _section(meta: dict, ld: dict, feed_categories) -> str | None:
@@ -600,7 +678,7 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
     return {
         'title': title,
         'description': _description(meta, ld, feed_summary),
-        'authors': _authors(meta, ld, feed_authors),
+        'authors': _authors(meta, ld, feed_authors, tree),
         'section': _section(meta, ld, feed_categories),
         'tags': _tags(meta, ld, feed_categories),
         'language': _language(tree, meta, ld),
