@@ -98,7 +98,12 @@ def write_batch(con, rows_by_table: dict) -> dict:
             inserted[table] = len(keys) - before
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            # A failed COMMIT (e.g. a full disk) has already ended the transaction; the error
+            # worth reporting is the one being re-raised below, not "no transaction is active".
+            pass
         raise
     return inserted
 
