@@ -123,7 +123,7 @@ def format_metrics(m: dict, outcome: dict, pages: int) -> str:
         f"conservation  entries {cons['entries']} = articles {cons['articles']} + dead {cons['dead_letters']} "
         f"+ skipped {cons['skipped']} -> {'balanced' if cons['balanced'] else 'NOT BALANCED'}",
         f"speed         {pages} pages in {outcome['elapsed_s']:.1f}s = {pages / outcome['elapsed_s']:.1f} pages/s "
-        f"(whole pipeline, DirectRunner, including start-up)",
+        f"(whole pipeline on the in-process FnApiRunner, start-up included)",
     ])
 
 
