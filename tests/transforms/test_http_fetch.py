@@ -12,6 +12,7 @@ import pytest
 from pipeline.settings import FetchLimits
 from transforms.http_fetch import FetchError, Fetcher, is_public_address, parse_ip_literal
 
+from tests.hostile.dns import FakeDNS
 from tests.hostile_server import (
     HostileServer,
     compress,
@@ -65,27 +66,6 @@ def fetcher_for():
     yield make
     for fetcher in made:
         fetcher.close()
-
-
-class FakeDNS:
-    """Answers for chosen names in socket.getaddrinfo; other names resolve for real."""
-
-    def __init__(self):
-        self.answers: dict = {}  # name -> list of addresses, or a callable returning one
-        self.calls: list = []
-        self._real = socket.getaddrinfo
-
-    def __setitem__(self, name: str, answer) -> None:
-        self.answers[name] = answer
-
-    def getaddrinfo(self, host, port, *args, **kwargs):
-        self.calls.append(host)
-        answer = self.answers.get(host)
-        if answer is None:
-            return self._real(host, port, *args, **kwargs)
-        addresses = answer() if callable(answer) else answer
-        family = lambda a: socket.AF_INET6 if ":" in a else socket.AF_INET  # noqa: E731
-        return [(family(a), socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
 
 
 @pytest.fixture
