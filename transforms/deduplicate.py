@@ -33,6 +33,14 @@ def _ts(article) -> float:
     return moment.timestamp() if moment else 0.0
 
 
+def sign(hasher: MinHasher, dedup: DedupSettings, article_id: str, body: str | None, published_ts: float,
+         agency: str | None, story_id: str | None = None, story_agency: str | None = None) -> Member:
+    """The Member of one text: its MinHash signature and shingle count, with what stories need of it."""
+    hashes = shingle_hashes(body or "", dedup.shingle_words)
+    return Member(article_id, published_ts, hasher.signature(hashes).tobytes(), int(hashes.size), agency,
+                  story_id, story_agency)
+
+
 class SignArticle(beam.DoFn):
     """Computes the MinHash signature of an article's body."""
 
@@ -44,9 +52,8 @@ class SignArticle(beam.DoFn):
         self._hasher = MinHasher(self._dedup.num_perm)
 
     def process(self, article):
-        hashes = shingle_hashes(article.body or "", self._dedup.shingle_words)
-        yield Member(article.article_id, _ts(article), self._hasher.signature(hashes).tobytes(),
-                     int(hashes.size), article.agency, article.story_id, article.story_agency)
+        yield sign(self._hasher, self._dedup, article.article_id, article.body, _ts(article), article.agency,
+                   article.story_id, article.story_agency)
 
 
 def is_same_story(a: Member, b: Member, dedup: DedupSettings) -> bool:
@@ -214,7 +221,6 @@ class Deduplicate(beam.PTransform):
 
 def stored_member(row: dict, hasher: MinHasher, dedup: DedupSettings) -> Member:
     """A Member for an article read back from the warehouse."""
-    hashes = shingle_hashes(row.get("body") or "", dedup.shingle_words)
     moment = parse_iso(row["published_at"]) if isinstance(row.get("published_at"), str) else row.get("published_at")
-    return Member(row["article_id"], moment.timestamp() if moment else 0.0, hasher.signature(hashes).tobytes(),
-                  int(hashes.size), row.get("agency"), row["story_id"] or row["article_id"], row.get("story_agency"))
+    return sign(hasher, dedup, row["article_id"], row.get("body"), moment.timestamp() if moment else 0.0,
+                row.get("agency"), row["story_id"] or row["article_id"], row.get("story_agency"))

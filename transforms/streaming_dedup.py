@@ -45,8 +45,8 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from pipeline.settings import DedupSettings, Settings
 from schemas.types import Article
 from transforms.common import counter, iso, skipped, utc_now
-from transforms.deduplicate import STAGE, DropStoredArticles, Member, _order, _ts, is_same_story, story_agency
-from transforms.minhash import MinHasher, shingle_hashes
+from transforms.deduplicate import STAGE, DropStoredArticles, Member, _order, _ts, is_same_story, sign, story_agency
+from transforms.minhash import MinHasher
 
 INDEX_KEY = "stories"
 INDEX_STATS = "index_stats"  # optional output: the index's size after each article (tests, diagnostics)
@@ -265,9 +265,7 @@ class SignForIndex(beam.DoFn):
         self._hasher = MinHasher(self._dedup.num_perm)
 
     def process(self, article):
-        hashes = shingle_hashes(article.body or "", self._dedup.shingle_words)
-        member = Member(article.article_id, _ts(article), self._hasher.signature(hashes).tobytes(),
-                        int(hashes.size), article.agency, None, None)
+        member = sign(self._hasher, self._dedup, article.article_id, article.body, _ts(article), article.agency)
         yield TimestampedValue((INDEX_KEY, (article, member)), member.published_ts)
 
 
