@@ -11,8 +11,8 @@ from transforms.urls import host_of
 STAGE = "fetch"
 
 
-class FetchHostBatch(beam.DoFn):
-    """Fetches one host's entries in sequence, so a host never sees parallel requests from us."""
+class FetcherDoFn(beam.DoFn):
+    """A DoFn that owns one Fetcher per worker: its connection pools, robots cache and host gaps."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
@@ -26,6 +26,10 @@ class FetchHostBatch(beam.DoFn):
     def teardown(self):
         if self._fetcher is not None:
             self._fetcher.close()
+
+
+class FetchHostBatch(FetcherDoFn):
+    """Fetches one host's entries in sequence, so a host never sees parallel requests from us."""
 
     def process(self, keyed):
         from transforms.http_fetch import FetchError

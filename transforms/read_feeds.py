@@ -8,27 +8,15 @@ from pipeline.settings import Settings
 from schemas.types import FeedEntry, FeedState
 from transforms.common import DEAD, counter, emit_dead, guarded_pardo, iso, skipped, stable_id, utc_now
 from transforms.feed_parsing import NotAFeed, parse_feed
+from transforms.fetch_articles import FetcherDoFn
 from transforms.urls import BadLink, canonical_url, check_link, host_of
 
 STAGE = "read_feeds"
 STATE = "feed_state"
 
 
-class FetchAndParseFeed(beam.DoFn):
+class FetchAndParseFeed(FetcherDoFn):
     """Fetches one feed with conditional GET, parses it, and emits entries, feed state and failures."""
-
-    def __init__(self, settings: Settings):
-        self._settings = settings
-        self._fetcher = None
-
-    def setup(self):
-        from transforms.http_fetch import Fetcher
-
-        self._fetcher = Fetcher(self._settings.fetch)
-
-    def teardown(self):
-        if self._fetcher is not None:
-            self._fetcher.close()
 
     def process(self, spec, states=None):
         from transforms.http_fetch import FetchError
