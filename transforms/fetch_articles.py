@@ -6,26 +6,30 @@ import apache_beam as beam
 from pipeline.settings import Settings
 from schemas.types import FeedEntry, Page
 from transforms.common import counter, emit_dead, guarded_pardo, iso, skipped, utc_now
+from transforms.shared_cache import forget, new_scope, shared
 from transforms.urls import host_of
 
 STAGE = "fetch"
 
 
 class FetcherDoFn(beam.DoFn):
-    """A DoFn that owns one Fetcher per worker: its connection pools, robots cache and host gaps."""
+    """A DoFn whose copies in one process share a Fetcher: its connection pools, robots cache and host gaps."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self._scope = new_scope()
         self._fetcher = None
 
     def setup(self):
         from transforms.http_fetch import Fetcher
 
-        self._fetcher = Fetcher(self._settings.fetch)
+        # Shared, not per copy: the local streaming runner makes a copy per bundle, and a fresh
+        # fetcher would forget robots.txt and the host gaps between bundles.
+        self._fetcher = shared(self._scope, "fetcher", lambda: Fetcher(self._settings.fetch))
 
-    def teardown(self):
-        if self._fetcher is not None:
-            self._fetcher.close()
+    def close_shared(self) -> None:
+        """Close the shared fetcher, for owners that run this DoFn outside a pipeline."""
+        forget(self._scope)
 
 
 class FetchHostBatch(FetcherDoFn):

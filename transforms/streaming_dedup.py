@@ -47,6 +47,7 @@ from schemas.types import Article
 from transforms.common import counter, iso, skipped, utc_now
 from transforms.deduplicate import STAGE, DropStoredArticles, Member, _order, _ts, is_same_story, sign, story_agency
 from transforms.minhash import MinHasher
+from transforms.shared_cache import new_scope, shared
 
 INDEX_KEY = "stories"
 INDEX_STATS = "index_stats"  # optional output: the index's size after each article (tests, diagnostics)
@@ -191,10 +192,14 @@ class AssignStories(beam.DoFn):
     def __init__(self, settings: Settings, report_index: bool = False):
         self._settings = settings
         self._report_index = report_index
-        self._cache: dict = {}  # key -> (version, StoryIndex), per DoFn instance
+        self._scope = new_scope()
+        self._cache: dict = {}
 
     def setup(self):
-        self._cache = {}
+        # key -> (version, StoryIndex), shared by this DoFn's copies in the process: the local
+        # streaming runner makes a copy per bundle, and the version check catches state written
+        # by anyone else (another worker, a retried bundle).
+        self._cache = shared(self._scope, "index", dict)
 
     def _index(self, key, log, version, stored):
         current = version.read() or 0
