@@ -62,8 +62,9 @@ def build_pipeline(options: PipelineOptions, settings: Settings | None = None) -
     else:
         path = warehouse_path(wopts.warehouse)
         state = duckdb_store.read_state(path, settings.dedup.seed_max_articles, settings.warehouse.lock_wait_s)
+        # Sources that stream on the local runner get the writer's processing-time flush too.
         sink = WriteWarehouse(path, settings, streaming=streaming,
-                              timed_flush=streaming and wopts.source == "pubsub")
+                              timed_flush=streaming and (wopts.source == "pubsub" or streams_live(options)))
     hasher = MinHasher(settings.dedup.num_perm)
     members = [stored_member(row, hasher, settings.dedup) for row in state["members"]]
 
@@ -104,7 +105,7 @@ def stream_source(options: PipelineOptions, settings: Settings, specs: list, sto
                             id_label="entry_id" if "dataflow" in runner else None)
     if wopts.max_polls is not None and wopts.max_polls < 1:
         raise ConfigError(f"--max-polls: expected a positive number, got {wopts.max_polls}")
-    return PollPlan(
+    plan = PollPlan(
         run_id=uuid.uuid4().hex,
         specs=tuple(specs),
         states=tuple(FeedState(*s) for s in stored_states),
@@ -112,6 +113,24 @@ def stream_source(options: PipelineOptions, settings: Settings, specs: list, sto
         duration_s=parse_duration(wopts.duration, "--duration") if wopts.duration else None,
         max_polls=wopts.max_polls,
     )
+    if streams_live(options):
+        from transforms import live_poll
+
+        plan = dataclasses.replace(plan, live_endpoint=live_poll.serve(settings, plan))
+    return plan
+
+
+def streams_live(options: PipelineOptions) -> bool:
+    """True when a polling stream runs on Beam's local streaming runner (see transforms/live_poll.py).
+
+    The DirectRunner hands a pipeline with a TestStream to the BundleBasedDirectRunner. Every other
+    runner (Dataflow, or the FnApiRunner named on purpose) runs the polling SDF instead.
+    """
+    runner = options.view_as(StandardOptions).runner
+    name = (runner if isinstance(runner, str) else type(runner).__name__ if runner else "").lower()
+    return (bool(options.view_as(StandardOptions).streaming)
+            and options.view_as(WiredeskOptions).source == "poll"
+            and name in ("", "directrunner", "bundlebaseddirectrunner"))
 
 
 def describe_settings(settings: Settings) -> dict:

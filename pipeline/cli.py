@@ -31,15 +31,15 @@ def run_pipeline(argv: list, settings=None) -> dict:
     """Build and run the pipeline from command-line style arguments; returns counters and timing."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from pipeline.builder import build_pipeline
+    from pipeline.builder import build_pipeline, streams_live
     from pipeline.summary import run_counters
 
     if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         # Beam's DirectRunner first tries to download Prism from the internet; the in-process
-        # FnApiRunner is what it falls back to anyway, so name it and stay offline. Pub/Sub is
-        # read only by the BundleBasedDirectRunner (which the DirectRunner would pick for it).
-        pubsub = "pubsub" in [b for a, b in zip(argv, argv[1:]) if a == "--source"] or "--source=pubsub" in argv
-        argv = [*argv, "--runner", "BundleBasedDirectRunner" if pubsub else DEFAULT_RUNNER]
+        # FnApiRunner is what it falls back to anyway, so name it and stay offline. Streams (Pub/Sub
+        # or the live poll source) run on the BundleBasedDirectRunner, the local runner that
+        # streams, which the DirectRunner would pick for them too.
+        argv = [*argv, "--runner", "BundleBasedDirectRunner" if "--streaming" in argv else DEFAULT_RUNNER]
     from pipeline import progress
     from pipeline.logging_setup import event
 
@@ -59,6 +59,9 @@ def run_pipeline(argv: list, settings=None) -> dict:
             live_counters = progress.snapshot()
         else:
             result.wait_until_finish()
+            if streams_live(options):
+                # The live source polls outside any Beam step, so only the in-process tally has its counts.
+                live_counters = progress.snapshot()
     event(_log, logging.INFO, "run_finished", elapsed_s=round(time.monotonic() - started, 1))
     return {"counters": live_counters or run_counters(result), "elapsed_s": time.monotonic() - started,
             "warehouse": options.view_as(WiredeskOptions).warehouse}

@@ -1,5 +1,8 @@
 """The streaming source: poll every feed on its own adaptive interval, politely, until told to stop.
 
+This SDF is what Dataflow runs. On the local runner the same FeedPoller streams into the graph
+through transforms/live_poll.py instead, because neither local runner streams this SDF.
+
 `PollFeedFn` is a splittable DoFn with one element per feed. Its restriction counts that feed's
 polls (0..max_polls, or practically unbounded); between polls it defers the rest of the
 restriction until the feed is due, so no worker thread sleeps. Each poll is a conditional GET
@@ -11,8 +14,7 @@ drains and every sink flushes.
 Per-feed state (etag, last-modified, status, failures, entries seen, current interval, entry ids
 already emitted) lives in a `FeedPoller` the DoFn keeps per process, seeded from the warehouse's
 feed_state table. It cannot live in Beam state: state written downstream cannot flow back into
-the source without a cycle, and a stateful DoFn after the source would not run in real time on
-the local runner. Every poll emits its FeedState row, which the sink upserts into feed_state, so a
+the source without a cycle. Every poll emits its FeedState row, which the sink upserts into feed_state, so a
 restart (or a batch run) resumes with the same ETags and does not poll a feed early. The Beam
 state that guards "entries already seen are not fetched again" across workers and restarts is
 `KeepFirstLink` in read_feeds (keyed state with an event-time horizon).
@@ -39,6 +41,7 @@ from apache_beam.utils.timestamp import Timestamp
 from pipeline.settings import Settings
 from schemas.types import FeedEntry, FeedState
 from transforms.common import DEAD, counter, parse_iso, skipped
+from transforms.shared_cache import new_scope, shared
 
 STAGE = "read_feeds"
 STATE = "feed_state"
@@ -61,6 +64,11 @@ def stop_requested() -> bool:
     return _stop.is_set()
 
 
+def stop_event() -> threading.Event:
+    """The event request_stop() sets, for loops that wait on it instead of sleeping."""
+    return _stop
+
+
 @dataclasses.dataclass(frozen=True)
 class PollPlan:
     """What a streaming run polls and for how long; built once by the builder."""
@@ -71,6 +79,8 @@ class PollPlan:
     poll_interval_s: typing.Optional[float] = None  # --poll-interval (else the feeds file, else default)
     duration_s: typing.Optional[float] = None
     max_polls: typing.Optional[int] = None
+    # Set on the local runner: the polls stream in from transforms/live_poll.py's service here.
+    live_endpoint: typing.Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -134,7 +144,7 @@ class FeedPoller:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._reader.teardown()
+        self._reader.close_shared()
 
     def due(self, now: float, urls=None) -> list:
         return [u for u in (urls or self.tracks) if self.tracks[u].next_due <= now]
@@ -212,12 +222,15 @@ def _poller_for(plan: PollPlan, settings: Settings) -> tuple:
 
 
 def forget_runs() -> None:
-    """Close the pollers of finished runs (the CLI calls this after a streaming run)."""
+    """Close the pollers and live poll services of finished runs (the CLI calls this after a stream)."""
+    from transforms.live_poll import forget_services
+
     with _POLLERS_LOCK:
         found = list(_POLLERS.values())
         _POLLERS.clear()
     for poller, _ in found:
         poller.close()
+    forget_services()
 
 
 class PollFeedFn(beam.DoFn):
@@ -314,10 +327,11 @@ class KeepFirstLink(beam.DoFn):
 
     def __init__(self, horizon_s: float):
         self._horizon_s = horizon_s
+        self._scope = new_scope()
         self._cache: dict = {}
 
     def setup(self):
-        self._cache = {}
+        self._cache = shared(self._scope, "links", dict)  # shared by copies, as in AssignStories
 
     def process(self, keyed, log=beam.DoFn.StateParam(LOG), version=beam.DoFn.StateParam(VERSION)):
         from transforms.urls import canonical_url
@@ -396,7 +410,11 @@ def expand_streaming(specs, settings: Settings, source, known_urls=None) -> dict
 
     from transforms.read_feeds import DropKnownEntries
 
-    if isinstance(source, PollPlan):
+    if isinstance(source, PollPlan) and source.live_endpoint:
+        from transforms.live_poll import ReadLivePolls
+
+        read = specs.pipeline | "Poll Feeds" >> ReadLivePolls(source.live_endpoint)
+    elif isinstance(source, PollPlan):
         read = specs | "Poll Feeds" >> PollFeeds(settings, source)
     else:
         from pipeline.pubsub import ReadEntriesFromPubSub

@@ -91,10 +91,9 @@ class StreamWriteDuckDB(beam.DoFn):
     A batch is written when it holds `batch_rows` rows, and whatever is left when the stream ends
     (an event-time timer at the end of the global window: a bounded run, --duration, --max-polls,
     Ctrl-C and a Dataflow drain all get there). `StreamWriteDuckDBTimed` also writes a batch
-    `batch_seconds` after its first row (a processing-time timer): used with the Pub/Sub source,
-    whose local runner streams; the local FnApiRunner rejects nothing but only hands rows to the
-    writer when the polling source ends, and the BundleBasedDirectRunner (which a processing-time
-    timer would select under the DirectRunner) cannot run the polling source.
+    `batch_seconds` after its first row (a processing-time timer): used when the run streams on
+    the local BundleBasedDirectRunner (the Pub/Sub source and the live poll source). The SDF poll
+    source on the FnApiRunner hands rows to the writer only when it ends, so it needs no timer.
     """
 
     ROWS = userstate.BagStateSpec("rows", PickleCoder())
@@ -170,7 +169,7 @@ class WriteWarehouse(beam.PTransform):
     """{table name: PCollection of rows} in; rows written to the DuckDB file at `path`.
 
     `streaming`: rows are written by StreamWriteDuckDB in micro-batches instead of one grouped
-    pass; `flush_after_s` adds its processing-time flush (StreamWriteDuckDBTimed).
+    pass; `timed_flush` adds its processing-time flush (StreamWriteDuckDBTimed).
     """
 
     def __init__(self, path: str, settings: Settings, streaming: bool = False, timed_flush: bool = False):

@@ -1,5 +1,7 @@
-"""Done-when 1: a streaming run against feeds that gain entries between polls writes every new
-article exactly once, answers unchanged feeds with 304, and stops by itself (--max-polls)."""
+"""Done-when 1 and 5: a streaming run against feeds that gain entries between polls writes every
+new article exactly once, answers unchanged feeds with 304, and stops by itself (--max-polls); the
+new articles land while the run goes on, readable from another process, and Ctrl-C stops it
+cleanly."""
 from __future__ import annotations
 
 import dataclasses
@@ -59,8 +61,10 @@ def _rows(warehouse):
         con.close()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, corpus):
+# The local live source (what `wiredesk run --streaming` uses here), and the polling SDF that
+# Dataflow runs, on the FnApiRunner (which lands its rows when the stream stops).
+@pytest.fixture(scope="module", params=["local-live", "sdf-FnApiRunner"])
+def live(request, tmp_path_factory, corpus):
     from pipeline.cli import run_pipeline
 
     tmp = tmp_path_factory.mktemp("live")
@@ -99,9 +103,10 @@ def live(tmp_path_factory, corpus):
         settings = Settings()
         settings = dataclasses.replace(settings, warehouse=dataclasses.replace(settings.warehouse, batch_rows=4))
         started = time.monotonic()
+        runner = ["--runner", "FnApiRunner"] if request.param == "sdf-FnApiRunner" else []
         outcome = run_pipeline(["--streaming", "--feeds", str(_write_feeds_file(tmp, feeds)),
                                 "--warehouse", str(warehouse), "--proxy", server.url,
-                                "--poll-interval", "1s", "--max-polls", "3"], settings=settings)
+                                "--poll-interval", "1s", "--max-polls", "3", *runner], settings=settings)
         elapsed = time.monotonic() - started
         time.sleep(1.0)
         stop.set()
@@ -117,7 +122,7 @@ def live(tmp_path_factory, corpus):
     finally:
         server.stop()
     return {"outcome": outcome, "elapsed": elapsed, "requests": requests, "streamed": streamed,
-            "batch": batch, "feeds": feeds, "reads": reads}
+            "batch": batch, "feeds": feeds, "reads": reads, "runner": request.param}
 
 
 def test_every_new_article_lands_exactly_once(live):
@@ -163,3 +168,89 @@ def test_query_from_another_process_succeeds_while_the_stream_writes(live):
     assert counts == sorted(counts)
     assert counts[-1] == len(live["streamed"]["urls"])
     assert live["outcome"]["counters"]["write.batches"] >= 3
+
+
+def _landed(warehouse) -> int:
+    """Rows for entries (articles + entry dead letters), read by `wiredesk query` in another process."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "query", "--warehouse", str(warehouse),
+                           "SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM dead_letters "
+                           "WHERE url IS NOT NULL) AS n"], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        return -1
+    import re
+
+    found = re.search(r"\|\s*(\d+)\s*\|", proc.stdout)
+    return int(found.group(1)) if found else -1
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory, corpus):
+    """`wiredesk run --streaming` in its own process; the feeds gain entries only once the previous
+    ones are in the warehouse, and Ctrl-C (SIGINT) ends the run once the last ones are."""
+    import os
+    import signal
+
+    tmp = tmp_path_factory.mktemp("landing")
+    feeds = _feeds()
+    server = CorpusServer(syndication_routes(SYNDICATION_DEV)).start()
+    warehouse = tmp / "stream.duckdb"
+    log = open(tmp / "run.log", "w+")
+    proc = None
+    try:
+        _serve_stage(server, feeds, 0)
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--streaming",
+                                 "--feeds", str(_write_feeds_file(tmp, feeds)), "--warehouse", str(warehouse),
+                                 "--proxy", server.url, "--poll-interval", "1s", "--duration", "5m"],
+                                stdout=log, stderr=subprocess.STDOUT)
+        latencies, started = [], time.monotonic()
+        for stage in range(3):
+            served = sum(p[stage] for p in PLAN.values())
+            shown = time.monotonic()
+            while _landed(warehouse) < served:
+                assert proc.poll() is None, "the streaming run ended early"
+                assert time.monotonic() - shown < 120, f"stage {stage}: rows did not land within 120 s"
+                time.sleep(0.2)
+            latencies.append(time.monotonic() - shown)
+            if stage < 2:
+                _serve_stage(server, feeds, stage + 1)
+        running_after_last = proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=120)
+        stopped_in = time.monotonic() - started
+        log.seek(0)
+        output = log.read()
+        streamed = _rows(warehouse)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        server.stop()
+        log.close()
+    return {"latencies": latencies, "running": running_after_last, "code": code, "output": output,
+            "streamed": streamed, "elapsed": stopped_in}
+
+
+def test_new_articles_land_while_the_stream_runs(landing):
+    # Each wave of new entries was in the warehouse, seen from another process, while the run went on:
+    # the feeds changed only after that, so a run that wrote only when it stopped could not pass.
+    assert landing["running"]
+    assert len(landing["latencies"]) == 3 and max(landing["latencies"]) < 120, landing["latencies"]
+    print("landing latencies (s):", [round(x, 1) for x in landing["latencies"]])
+
+
+def test_ctrl_c_stops_cleanly_and_every_entry_lands_once(landing):
+    assert landing["code"] == 0, landing["output"][-3000:]
+    assert "stopping" in landing["output"]
+    streamed = landing["streamed"]
+    assert len(streamed["urls"]) == len(set(streamed["urls"]))
+    assert len(streamed["urls"]) + len(streamed["dead"]) == sum(p[-1] for p in PLAN.values())
+    assert "[balanced]" in landing["output"], landing["output"][-3000:]
+
+
+def test_robots_txt_is_read_once_per_fetcher_not_once_per_bundle(live):
+    # The local streaming runner copies each DoFn per bundle; the fetcher (robots answers, host
+    # gaps) is shared by the copies. Two fetchers touch each host: the poller's and the page fetcher's.
+    robots = {}
+    for host, path, _ in live["requests"]:
+        if path == "/robots.txt":
+            robots[host] = robots.get(host, 0) + 1
+    assert robots and max(robots.values()) <= 2, robots
