@@ -11,13 +11,19 @@ batch); 304 is "unchanged". The element ends by itself after `max_polls` polls, 
 `--duration` deadline, or when `request_stop()` is called (Ctrl-C in the CLI), so the pipeline
 drains and every sink flushes.
 
-Per-feed state (etag, last-modified, status, failures, entries seen, current interval, entry ids
-already emitted) lives in a `FeedPoller` the DoFn keeps per process, seeded from the warehouse's
-feed_state table. It cannot live in Beam state: state written downstream cannot flow back into
-the source without a cycle. Every poll emits its FeedState row, which the sink upserts into feed_state, so a
-restart (or a batch run) resumes with the same ETags and does not poll a feed early. The Beam
-state that guards "entries already seen are not fetched again" across workers and restarts is
-`KeepFirstLink` in read_feeds (keyed state with an event-time horizon).
+Per-feed state (etag, last-modified, status, failures, entries seen, current interval, next due
+time, entry ids already emitted) is a `FeedTrack`, seeded from the warehouse's feed_state table.
+In the SDF it rides in the restriction (`PollRange`): each deferral hands the runner a residual
+restriction holding the updated track, so the state is Beam's, checkpointed with the loop, and a
+feed that moves to another worker keeps its ETags and its interval. (Keyed state would need the
+state to flow back from a stateful step after the source into the source: a cycle.) Every poll
+also emits its FeedState row, which the sink upserts into feed_state, so a restart (or a batch
+run) resumes with the same ETags and does not poll a feed early. The Beam state that guards
+"entries already seen are not fetched again" across feeds, restarts and redeliveries is
+`KeepFirstLink` below (keyed state with an event-time horizon).
+
+`FeedPoller` holds the tracks of many feeds in plain Python for `wiredesk poll --publish` and for
+the local live source.
 """
 from __future__ import annotations
 
@@ -116,8 +122,7 @@ def next_interval(track: FeedTrack, outcome: str, new_entries: int, failures: in
 
 
 class FeedPoller:
-    """Polls feeds and remembers, per feed, what politeness needs. Plain Python: the SDF and
-    `wiredesk poll` share it."""
+    """Polls many feeds and keeps their tracks in memory: `wiredesk poll` and the local live source."""
 
     def __init__(self, settings: Settings, specs, states=(), poll_interval_s=None, now=None):
         from transforms.read_feeds import FetchAndParseFeed
@@ -125,20 +130,8 @@ class FeedPoller:
         self.settings = settings
         now = time.time() if now is None else now
         by_url = {s.feed_url: s for s in states}
-        self.tracks: dict = {}
-        for spec in specs:
-            base = poll_interval_s or spec.poll_interval_s or settings.stream.default_poll_interval_s
-            state = by_url.get(spec.url)
-            track = FeedTrack(spec, state, base, base, now)
-            if state is not None:
-                failures = state.consecutive_failures or 0
-                if failures:
-                    track.interval_s = next_interval(track, "failed", 0, failures, settings)
-                last = parse_iso(state.last_polled_at) if isinstance(state.last_polled_at, str) else None
-                if last is not None:
-                    # A restart resumes politely: a feed polled a minute ago waits out its interval.
-                    track.next_due = min(now + track.interval_s, max(now, last.timestamp() + track.interval_s))
-            self.tracks[spec.url] = track
+        self.tracks = {spec.url: new_track(spec, by_url.get(spec.url), settings, poll_interval_s, now)
+                       for spec in specs}
         self._reader = FetchAndParseFeed(settings)
         self._reader.setup()
         self._lock = threading.Lock()
@@ -158,47 +151,106 @@ class FeedPoller:
             return self._poll(url, time.time() if now is None else now)
 
     def _poll(self, url: str, now: float) -> list:
-        track = self.tracks[url]
-        previous = track.state
-        out, new_state = [], None
-        for item in self._reader.process(track.spec, {url: previous} if previous is not None else None):
-            if isinstance(item, pvalue.TaggedOutput):
-                if item.tag == STATE:
-                    new_state = item.value
-                else:
-                    out.append(("dead", item.value))
-            elif isinstance(item, FeedEntry):
-                if item.entry_id in track.seen:
-                    skipped(STAGE, "seen_entry")  # listed again by the feed; emitted at an earlier poll
-                    continue
-                track.seen[item.entry_id] = now
-                out.append(("entry", item))
-        while len(track.seen) > self.settings.stream.max_seen_per_feed:
-            track.seen.popitem(last=False)
-        new_entries = sum(1 for kind, _ in out if kind == "entry")
-        counter(STAGE, "new_entries").inc(new_entries)
-        if new_state is not None:
-            failures = new_state.consecutive_failures or 0
-            outcome = "failed" if failures else ("unchanged" if new_state.last_status == 304 else "changed")
-            if new_state.last_status == 304 and previous is not None:
-                # A 304 carries no entry count; keep the last one.
-                new_state = new_state._replace(entries_seen=previous.entries_seen)
-            track.interval_s = next_interval(track, outcome, new_entries, failures, self.settings)
-            track.state = new_state
-            out.append(("state", new_state))
-        track.polls += 1
-        track.next_due = now + track.interval_s
-        return out
+        return poll_track(self.tracks[url], self._reader, self.settings, now)
+
+
+def new_track(spec, state: FeedState | None, settings: Settings, poll_interval_s=None, now: float = 0.0) -> FeedTrack:
+    """A feed's poll state at the start of a run, resumed from its feed_state row if it has one."""
+    base = poll_interval_s or spec.poll_interval_s or settings.stream.default_poll_interval_s
+    track = FeedTrack(spec, state, base, base, now)
+    if state is not None:
+        failures = state.consecutive_failures or 0
+        if failures:
+            track.interval_s = next_interval(track, "failed", 0, failures, settings)
+        last = parse_iso(state.last_polled_at) if isinstance(state.last_polled_at, str) else None
+        if last is not None:
+            # A restart resumes politely: a feed polled a minute ago waits out its interval.
+            track.next_due = min(now + track.interval_s, max(now, last.timestamp() + track.interval_s))
+    return track
+
+
+def poll_track(track: FeedTrack, reader, settings: Settings, now: float) -> list:
+    """One conditional GET of the track's feed: [(kind, value)] with kind entry | state | dead.
+
+    Updates the track (state, interval, next due time, entry ids seen) in place.
+    """
+    previous = track.state
+    out, new_state = [], None
+    for item in reader.process(track.spec, {track.spec.url: previous} if previous is not None else None):
+        if isinstance(item, pvalue.TaggedOutput):
+            if item.tag == STATE:
+                new_state = item.value
+            else:
+                out.append(("dead", item.value))
+        elif isinstance(item, FeedEntry):
+            if item.entry_id in track.seen:
+                skipped(STAGE, "seen_entry")  # listed again by the feed; emitted at an earlier poll
+                continue
+            track.seen[item.entry_id] = now
+            out.append(("entry", item))
+    while len(track.seen) > settings.stream.max_seen_per_feed:
+        track.seen.popitem(last=False)
+    new_entries = sum(1 for kind, _ in out if kind == "entry")
+    counter(STAGE, "new_entries").inc(new_entries)
+    if new_state is not None:
+        failures = new_state.consecutive_failures or 0
+        outcome = "failed" if failures else ("unchanged" if new_state.last_status == 304 else "changed")
+        if new_state.last_status == 304 and previous is not None:
+            # A 304 carries no entry count; keep the last one.
+            new_state = new_state._replace(entries_seen=previous.entries_seen)
+        track.interval_s = next_interval(track, outcome, new_entries, failures, settings)
+        track.state = new_state
+        out.append(("state", new_state))
+    track.polls += 1
+    track.next_due = now + track.interval_s
+    return out
+
+
+def copy_track(track: FeedTrack) -> FeedTrack:
+    return dataclasses.replace(track, seen=collections.OrderedDict(track.seen))
+
+
+class PollRange(OffsetRange):
+    """A feed's polls [start, stop) plus the feed's poll state, so the runner checkpoints them together.
+
+    The state (ETag, Last-Modified, interval, next due time, entry ids seen) is Beam's to keep:
+    when the loop defers, the residual restriction carries it, so a feed that moves to another
+    worker (or resumes after a worker restart) keeps its conditional GET and its politeness.
+    """
+
+    def __init__(self, start: int, stop: int, track: FeedTrack):
+        super().__init__(start, stop)
+        self.track = track
+
+    def split_at(self, split_pos):
+        return (PollRange(self.start, split_pos, self.track),
+                PollRange(split_pos, self.stop, copy_track(self.track)))
+
+
+class PollTracker(OffsetRestrictionTracker):
+    """Claims polls in order; splits only to checkpoint, so one loop per feed ever runs at a time."""
+
+    def try_split(self, fraction_of_remainder):
+        if fraction_of_remainder > 0:
+            return None  # a parallel second loop would poll the same feed twice as often
+        return super().try_split(0)
 
 
 class _Loop(RestrictionProvider):
-    """A feed's polls as offsets: [0, max_polls) or practically unbounded. Element: (spec, max_polls)."""
+    """A feed's polls as a PollRange: [0, max_polls) or practically unbounded. Element: (spec, max_polls)."""
+
+    def __init__(self, settings: Settings, plan: PollPlan):
+        self._settings = settings
+        self._plan = plan
 
     def initial_restriction(self, element):
-        return OffsetRange(0, element[1] or UNBOUNDED_POLLS)
+        spec, max_polls = element
+        state = next((s for s in self._plan.states if s.feed_url == spec.url), None)
+        track = new_track(spec, state, self._settings, self._plan.poll_interval_s, time.time())
+        return PollRange(0, max_polls or UNBOUNDED_POLLS, track)
 
     def create_tracker(self, restriction):
-        return OffsetRestrictionTracker(restriction)
+        return PollTracker(restriction)
 
     def restriction_size(self, element, restriction):
         return 1
@@ -207,56 +259,70 @@ class _Loop(RestrictionProvider):
         return None  # on drain, a poll loop simply ends
 
 
-_POLLERS: dict = {}
-_POLLERS_LOCK = threading.Lock()
+_STARTED: dict = {}
+_STARTED_LOCK = threading.Lock()
 
 
-def _poller_for(plan: PollPlan, settings: Settings) -> tuple:
-    """The process's FeedPoller for a run (survives DoFn re-instantiation between bundles)."""
-    with _POLLERS_LOCK:
-        found = _POLLERS.get(plan.run_id)
-        if found is None:
-            poller = FeedPoller(settings, plan.specs, plan.states, plan.poll_interval_s)
-            found = _POLLERS[plan.run_id] = (poller, time.time())
-        return found
+def _run_started(run_id: str) -> float:
+    """When this process first saw the run: the start of --duration."""
+    with _STARTED_LOCK:
+        return _STARTED.setdefault(run_id, time.time())
 
 
 def forget_runs() -> None:
-    """Close the pollers and live poll services of finished runs (the CLI calls this after a stream)."""
+    """Forget finished runs and stop their live poll services (the CLI calls this after a stream)."""
     from transforms.live_poll import forget_services
 
-    with _POLLERS_LOCK:
-        found = list(_POLLERS.values())
-        _POLLERS.clear()
-    for poller, _ in found:
-        poller.close()
+    with _STARTED_LOCK:
+        _STARTED.clear()
     forget_services()
 
 
-class PollFeedFn(beam.DoFn):
-    """FeedSpec in; ('entry'|'state'|'dead'|'tick', value) out, stamped with the poll time."""
+class PollFeedFn(beam.DoFn, RestrictionProvider):
+    """(FeedSpec, max_polls) in; ('entry'|'state'|'dead'|'tick', value) out, stamped with the poll time.
+
+    It is its own restriction provider (RestrictionParam() without one): the initial restriction
+    needs the run's settings and plan, which a provider fixed at class definition would not have.
+    """
 
     def __init__(self, settings: Settings, plan: PollPlan):
+        from transforms.read_feeds import FetchAndParseFeed
+
         self._settings = settings
         self._plan = plan
+        self._loop = _Loop(settings, plan)
+        self._reader = FetchAndParseFeed(settings)
+
+    def initial_restriction(self, element):
+        return self._loop.initial_restriction(element)
+
+    def create_tracker(self, restriction):
+        return self._loop.create_tracker(restriction)
+
+    def restriction_size(self, element, restriction):
+        return self._loop.restriction_size(element, restriction)
+
+    def truncate(self, element, restriction):
+        return self._loop.truncate(element, restriction)
+
+    def setup(self):
+        self._reader.setup()
 
     def _finished(self, started: float, now: float) -> bool:
         plan = self._plan
         return stop_requested() or (plan.duration_s is not None and now >= started + plan.duration_s)
 
     @beam.DoFn.unbounded_per_element()
-    def process(self, element, tracker=beam.DoFn.RestrictionParam(_Loop()),
+    def process(self, element, tracker=beam.DoFn.RestrictionParam(),
                 watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())):
-        spec, _ = element
-        poller, started = _poller_for(self._plan, self._settings)
+        started = _run_started(self._plan.run_id)
         restriction = tracker.current_restriction()
-        position = restriction.start
+        track, position = restriction.track, restriction.start
         while True:
             now = time.time()
             if self._finished(started, now):
                 tracker.try_claim(restriction.stop - 1)  # nothing more to do: the restriction is done
                 return
-            track = poller.tracks[spec.url]
             if track.next_due > now:
                 wake = min(track.next_due, now + self._settings.stream.max_sleep_s)
                 if self._plan.duration_s is not None:
@@ -267,9 +333,9 @@ class PollFeedFn(beam.DoFn):
             if not tracker.try_claim(position):
                 return
             _advance(watermark, now)
-            for kind, value in poller.poll(spec.url, now):
+            for kind, value in poll_track(track, self._reader, self._settings, now):
                 yield TimestampedValue((kind, value), now)
-            yield TimestampedValue((TICKS, (spec.url, position)), now)
+            yield TimestampedValue((TICKS, (track.spec.url, position)), now)
             position += 1
 
 
@@ -325,8 +391,9 @@ class KeepFirstLink(beam.DoFn):
     LOG = userstate.BagStateSpec("links_log", BytesCoder())
     VERSION = userstate.ReadModifyWriteStateSpec("links_version", VarIntCoder())
 
-    def __init__(self, horizon_s: float):
+    def __init__(self, horizon_s: float, slack: float = 1.5):
         self._horizon_s = horizon_s
+        self._slack = slack  # DedupSettings.state_log_slack
         self._scope = new_scope()
         self._cache: dict = {}
 
@@ -350,7 +417,7 @@ class KeepFirstLink(beam.DoFn):
             return
         stamp = (parse_iso(entry.polled_at) or parse_iso(entry.published_at))
         seen.add(link, stamp.timestamp() if stamp else time.time())
-        if seen.prune() or seen.records > 2 * len(seen.links) + 256:
+        if seen.prune() or seen.records > self._slack * len(seen.links) + 256:
             log.clear()
             for raw in seen.live_records():
                 log.add(raw)
@@ -433,7 +500,8 @@ def expand_streaming(specs, settings: Settings, source, known_urls=None) -> dict
     unique = (entries
               | "Window Links" >> beam.WindowInto(GlobalWindows())
               | "Key By Link" >> beam.Map(lambda e: (LINKS_KEY, e))
-              | "Keep First Link" >> beam.ParDo(KeepFirstLink(settings.dedup.horizon_hours * 3600.0))
+              | "Keep First Link" >> beam.ParDo(KeepFirstLink(settings.dedup.horizon_hours * 3600.0,
+                                                              settings.dedup.state_log_slack))
               | "Window Entries" >> window().with_output_types(FeedEntry))
     out = {"entries": unique,
            DEAD: read[DEAD] | "Window Feed Dead Letters" >> window(),
