@@ -20,15 +20,18 @@ published copy joins that story's id rather than re-rooting it.
 Bounded state: the index keeps an event-time clock (the latest published_at seen) and drops a
 member once the clock is a horizon past the later of the member's own time and the clock when it
 arrived (so a backfill of old articles still meets its copies), checked when the clock has moved
-on by `prune_step`, i.e. prune on access. Timers are not used: on the local FnApiRunner a streaming source moves the watermark to
-the end at once, so event-time timers would fire early (DESIGN.md §6). Expired members leave the
+on by `prune_step`, i.e. prune on access. Timers are not used: on the local FnApiRunner a
+streaming source moves the watermark to the end at once, so event-time timers would fire early
+(DESIGN.md §6). Expired members leave the
 Beam state too: the state is an append-only bag of small records plus a version number, and it is
-rewritten (compacted) to the live members when it holds twice as many records as live members.
+rewritten (compacted) to the live members when it holds `state_log_slack` (1.5) times as many
+records as live members.
 
 Speed: decoding the bag on every element would cost O(index) per article (and on the
-FnApiRunner every state read computes a deep size). So each DoFn instance keeps the decoded index
-in memory, tagged with the version it was built from; an element reads only the version number,
-and rebuilds from the bag only when another worker has written since (the version differs).
+FnApiRunner every state read computes a deep size). So the decoded index stays in memory, shared
+by the DoFn's copies in the process (transforms/shared_cache.py) and tagged with the version it was
+built from; an element reads only the version number, and rebuilds from the bag only when someone
+else has written since (the version differs).
 """
 from __future__ import annotations
 
@@ -172,7 +175,7 @@ class StoryIndex:
         return len(expired)
 
     def needs_compaction(self) -> bool:
-        return self.records > 2 * len(self.members) + 256
+        return self.records > self.dedup.state_log_slack * len(self.members) + 256
 
     def stats(self) -> dict:
         return {"members": len(self.members), "buckets": len(self.buckets), "stories": len(self.stories),
