@@ -254,3 +254,22 @@ def test_robots_txt_is_read_once_per_fetcher_not_once_per_bundle(live):
         if path == "/robots.txt":
             robots[host] = robots.get(host, 0) + 1
     assert robots and max(robots.values()) <= 2, robots
+
+
+def test_duration_stops_a_live_stream_by_itself_and_flushes(tmp_path, corpus):
+    from pipeline.cli import run_pipeline
+
+    feeds = {o: f for o, f in _feeds().items() if o == "bayjournal"}
+    with CorpusServer(syndication_routes(SYNDICATION_DEV)) as server:
+        server.set_route(feeds["bayjournal"]["feed_url"],
+                         Route(body=sliced_feed(feeds["bayjournal"], 3), content_type=RSS))
+        warehouse = tmp_path / "stream.duckdb"
+        started = time.monotonic()
+        outcome = run_pipeline(["--streaming", "--feeds", str(_write_feeds_file(tmp_path, feeds)),
+                                "--warehouse", str(warehouse), "--proxy", server.url,
+                                "--poll-interval", "1s", "--duration", "4s"])
+        elapsed = time.monotonic() - started
+    rows = _rows(warehouse)
+    assert 4 <= elapsed < 60
+    assert len(rows["urls"]) + len(rows["dead"]) == 3  # flushed at the end, none lost
+    assert outcome["counters"]["read_feeds.feeds_polled"] >= 2
