@@ -147,6 +147,8 @@ def main(argv=None) -> int:
     parser.add_argument("--per-hour", type=float, default=600.0, help="articles per hour of event time")
     parser.add_argument("--horizon-hours", type=float, default=DedupSettings.horizon_hours)
     parser.add_argument("--dup-share", type=float, default=0.3)
+    parser.add_argument("--min-keep-arrivals", type=int, default=DedupSettings.min_keep_arrivals,
+                        help="the index's arrival floor (members stay at least this many arrivals)")
     parser.add_argument("--quick", action="store_true",
                         help="20,000 articles with a 6 h horizon (the same shape, for CI)")
     parser.add_argument("--workers", type=int, default=2, help="processes that sign articles")
@@ -154,8 +156,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.articles, args.horizon_hours = 20_000, 6.0
+        args.min_keep_arrivals = min(args.min_keep_arrivals, 1_000)
     checkpoints = sorted({args.articles // 4, args.articles // 2, args.articles})
-    settings = Settings(dedup=DedupSettings(horizon_hours=args.horizon_hours))
+    settings = Settings(dedup=DedupSettings(horizon_hours=args.horizon_hours, min_keep_arrivals=args.min_keep_arrivals))
     horizon_at = int(args.horizon_hours * args.per_hour)
 
     global _DEDUP
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
     start_rss, started = rss_kb(), time.monotonic()
     interval_peak, copies, rows = 0, 0, []
     print(f"horizon {args.horizon_hours:g} h = about {horizon_at} articles at {args.per_hour:g}/h; "
-          f"start RSS {start_rss / 1024:.0f} MiB")
+          f"arrival floor {args.min_keep_arrivals}; start RSS {start_rss / 1024:.0f} MiB")
     for n, keyed in enumerate(signed, start=1):
         for out in assigner.process(keyed, [], log=log, version=version):
             copies += out.value.duplicate_of is not None

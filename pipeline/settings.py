@@ -56,6 +56,9 @@ class DedupSettings:
     horizon_hours: float = 72.0
     # How many stored articles a batch rerun reads back to keep story ids stable.
     seed_max_articles: int = 200_000
+    # The streaming story index keeps a member at least this many arrivals, even past the horizon:
+    # a backfill that arrives out of order (old and new articles mixed) still finds its copies.
+    min_keep_arrivals: int = 20_000
     # Streaming state logs (story index, links seen) are rewritten to their live entries once they
     # hold more than this many records per live entry (plus 256): memory peaks at about this x live.
     state_log_slack: float = 1.5

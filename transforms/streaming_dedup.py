@@ -19,7 +19,9 @@ published copy joins that story's id rather than re-rooting it.
 
 Bounded state: the index keeps an event-time clock (the latest published_at seen) and drops a
 member once the clock is a horizon past the later of the member's own time and the clock when it
-arrived (so a backfill of old articles still meets its copies), checked when the clock has moved
+arrived (so a backfill of old articles still meets its copies), and only once `min_keep_arrivals`
+articles have arrived after it (so an article from today, arriving in the middle of a backfill,
+does not expire the old stories whose copies are still arriving), checked when the clock has moved
 on by `prune_step`, i.e. prune on access. Timers are not used: on the local FnApiRunner a
 streaming source moves the watermark to the end at once, so event-time timers would fire early
 (DESIGN.md §6). Expired members leave the
@@ -54,7 +56,7 @@ from transforms.shared_cache import new_scope, shared
 
 INDEX_KEY = "stories"
 INDEX_STATS = "index_stats"  # optional output: the index's size after each article (tests, diagnostics)
-_RECORD = 1  # record format version, first field of every pickled record
+_RECORD = 2  # record format version, first field of every pickled record (1: without arrival number)
 
 
 def band_ints(signature: bytes, bands: int) -> list:
@@ -78,16 +80,19 @@ class StoryIndex:
         self.stories: dict = collections.defaultdict(list)
         self.clock = float("-inf")  # event time: the latest published_at seen
         self.pruned_at = float("-inf")
+        self.arrivals = 0  # members added so far; each member keeps its arrival number
         self.records = 0  # records in the Beam bag this index was built from / has written
 
     # -- building -------------------------------------------------------------------------
-    def add(self, member: Member, content_hash: str | None, keep_from: float | None = None) -> None:
+    def add(self, member: Member, content_hash: str | None, keep_from: float | None = None,
+            arrived: int | None = None) -> None:
         # A member lives for `horizon` of event time after the later of its own time and the
         # stream's clock when it arrived: an old article arriving late (a backfill) still meets
         # its own copies, and memory stays bounded by what arrives within one horizon.
         self.clock = max(self.clock, member.published_ts)
         keep_from = max(member.published_ts, self.clock if keep_from is None else keep_from)
-        self.members[member.article_id] = (member, content_hash, keep_from)
+        self.arrivals = max(self.arrivals + 1, arrived or 0)
+        self.members[member.article_id] = (member, content_hash, keep_from, arrived or self.arrivals)
         if content_hash:
             self.hashes.setdefault(content_hash, member.article_id)
         for key in band_ints(member.signature, self.dedup.bands):
@@ -101,23 +106,25 @@ class StoryIndex:
         self.stories[member.story_id].append(member.article_id)
 
     @staticmethod
-    def record(member: Member, content_hash: str | None, keep_from: float) -> bytes:
-        return pickle.dumps((_RECORD, tuple(member), content_hash, keep_from), protocol=pickle.HIGHEST_PROTOCOL)
+    def record(member: Member, content_hash: str | None, keep_from: float, arrived: int) -> bytes:
+        return pickle.dumps((_RECORD, tuple(member), content_hash, keep_from, arrived),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_records(cls, records, dedup: DedupSettings, prune_step_s: float | None = None) -> "StoryIndex":
         index = cls(dedup, prune_step_s)
         for raw in records:
-            _, fields, content_hash, keep_from = pickle.loads(raw)
+            version, fields, content_hash, keep_from, *rest = pickle.loads(raw)
             index.records += 1
             member = Member(*fields)
             if member.article_id not in index.members:
-                index.add(member, content_hash, keep_from)
+                # Version 1 records carry no arrival number: they count in log order.
+                index.add(member, content_hash, keep_from, rest[0] if version >= 2 else None)
         index.prune()
         return index
 
     def live_records(self) -> list:
-        return [self.record(m, h, k) for m, h, k in self.members.values()]
+        return [self.record(*entry) for entry in self.members.values()]
 
     # -- the one operation --------------------------------------------------------------------
     def assign(self, member: Member, content_hash: str | None):
@@ -135,8 +142,7 @@ class StoryIndex:
                 candidates.update(found)
             else:
                 candidates.add(found)
-        matches = [m for m, _, _ in (self.members[c] for c in candidates)
-                   if is_same_story(member, m, self.dedup)]
+        matches = [m for m in (self.members[c][0] for c in candidates) if is_same_story(member, m, self.dedup)]
         if matches:
             story_id = min(matches, key=_order).story_id
             duplicate_of = story_id
@@ -149,14 +155,18 @@ class StoryIndex:
         return story_id, duplicate_of, agency, joined
 
     def prune(self, force: bool = False) -> int:
-        """Drop members older than clock - horizon; returns how many went."""
+        """Drop members older than clock - horizon that are also min_keep_arrivals arrivals old."""
         if not force and self.clock - self.pruned_at < self.prune_step_s:
             return 0
         self.pruned_at = self.clock
         cutoff = self.clock - self.horizon_s
-        expired = [aid for aid, (_, _, keep_from) in self.members.items() if keep_from < cutoff]
+        # The arrival floor: one new article far ahead in time (a backfill reaching today) must not
+        # drop the old articles that arrived just before it, whose own copies are still arriving.
+        settled = self.arrivals - self.dedup.min_keep_arrivals
+        expired = [aid for aid, (_, _, keep_from, arrived) in self.members.items()
+                   if keep_from < cutoff and arrived <= settled]
         for aid in expired:
-            member, content_hash, _ = self.members.pop(aid)
+            member, content_hash, _, _ = self.members.pop(aid)
             if content_hash and self.hashes.get(content_hash) == aid:
                 del self.hashes[content_hash]
             for key in band_ints(member.signature, self.dedup.bands):

@@ -2,6 +2,7 @@
 new story and the expired index entries are gone from state (TestStream, BundleBasedDirectRunner)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import apache_beam as beam
@@ -65,8 +66,15 @@ def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_hor
                                    ("c", "a", "a", "PTI"), ("z", "z", None, None)]))
 
 
-def test_state_of_expired_entries_is_gone_after_the_horizon():
+def _no_arrival_floor() -> Settings:
+    # Expiry by event time alone; the default also keeps the last min_keep_arrivals arrivals
+    # (see test_the_arrival_floor_keeps_a_backfill_together).
     settings = Settings()
+    return dataclasses.replace(settings, dedup=dataclasses.replace(settings.dedup, min_keep_arrivals=0))
+
+
+def test_state_of_expired_entries_is_gone_after_the_horizon():
+    settings = _no_arrival_floor()
     with _streaming_pipeline() as p:
         stored = p | "No Stored" >> beam.Create([])
         out = (p | _stream()
@@ -89,7 +97,7 @@ def _member(aid, body, hours, hasher):
 
 
 def test_expired_members_leave_every_structure_and_the_state_log():
-    settings = Settings()
+    settings = _no_arrival_floor()
     hasher = MinHasher(settings.dedup.num_perm)
     index = StoryIndex(settings.dedup)
     for i, hours in enumerate((0, 1, 2)):
@@ -106,3 +114,29 @@ def test_expired_members_leave_every_structure_and_the_state_log():
     assert set(again.members) == {"late"} and again.stories == index.stories
     assert np.array_equal(np.frombuffer(again.members["late"][0].signature, np.uint32),
                           np.frombuffer(index.members["late"][0].signature, np.uint32))
+
+
+def test_the_arrival_floor_keeps_a_backfill_together():
+    # A first poll backfills years of articles in any order: an article from today arrives between
+    # an old story and its copy. Event time alone would prune the old story before its copy came.
+    hasher = MinHasher(Settings().dedup.num_perm)
+    outcomes = {}
+    for name, settings in (("floor", Settings()), ("no floor", _no_arrival_floor())):
+        index = StoryIndex(settings.dedup, prune_step_s=0)
+        index.assign(_member("old", WIRE, 0, hasher), "h1")
+        index.assign(_member("today", OTHER, 24 * 400, hasher), "h2")
+        index.prune()
+        outcomes[name] = index.assign(_member("old-copy", copy_of(WIRE, 1), 2, hasher), "h3")[:2]
+    assert outcomes == {"floor": ("old", "old"), "no floor": ("old-copy", None)}
+    # The floor is bounded: once min_keep_arrivals articles have arrived after it, the old story goes.
+    settings = Settings()
+    small = dataclasses.replace(settings, dedup=dataclasses.replace(settings.dedup, min_keep_arrivals=3))
+    index = StoryIndex(small.dedup, prune_step_s=0)
+    index.assign(_member("old", WIRE, 0, hasher), "h1")
+    for i in range(2):
+        index.assign(_member(f"new{i}", copy_of(OTHER, i), 24 * 400 + i, hasher), f"n{i}")
+        index.prune()
+    assert "old" in index.members
+    index.assign(_member("new2", copy_of(OTHER, 2), 24 * 400 + 2, hasher), "n2")  # the 3rd arrival after it
+    index.prune()
+    assert "old" not in index.members
