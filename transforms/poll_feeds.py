@@ -134,7 +134,7 @@ class FeedPoller:
                        for spec in specs}
         self._reader = FetchAndParseFeed(settings)
         self._reader.setup()
-        self._lock = threading.Lock()
+        self._locks = {url: threading.Lock() for url in self.tracks}
 
     def close(self) -> None:
         self._reader.close_shared()
@@ -146,12 +146,12 @@ class FeedPoller:
         return min(self.tracks[u].next_due for u in (urls or self.tracks))
 
     def poll(self, url: str, now: float | None = None) -> list:
-        """One conditional GET of one feed: [(kind, value)] with kind entry | state | dead."""
-        with self._lock:
-            return self._poll(url, time.time() if now is None else now)
+        """One conditional GET of one feed: [(kind, value)] with kind entry | state | dead.
 
-    def _poll(self, url: str, now: float) -> list:
-        return poll_track(self.tracks[url], self._reader, self.settings, now)
+        Thread-safe: different feeds may be polled at once (the fetcher keeps the host gaps).
+        """
+        with self._locks[url]:
+            return poll_track(self.tracks[url], self._reader, self.settings, time.time() if now is None else now)
 
 
 def new_track(spec, state: FeedState | None, settings: Settings, poll_interval_s=None, now: float = 0.0) -> FeedTrack:
@@ -176,7 +176,7 @@ def poll_track(track: FeedTrack, reader, settings: Settings, now: float) -> list
     """
     previous = track.state
     out, new_state = [], None
-    for item in reader.process(track.spec, {track.spec.url: previous} if previous is not None else None):
+    for item in reader.read_one(track.spec, {track.spec.url: previous} if previous is not None else None):
         if isinstance(item, pvalue.TaggedOutput):
             if item.tag == STATE:
                 new_state = item.value

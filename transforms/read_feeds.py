@@ -92,6 +92,17 @@ class FetchAndParseFeed(FetcherDoFn):
         )
 
 
+    def read_one(self, spec, states=None) -> list:
+        """process() of one feed as a list; an unexpected error becomes its dead letter and failed state."""
+        try:
+            # This class's process(), also where a subclass's process() takes other elements.
+            return list(FetchAndParseFeed.process(self, spec, states))
+        except Exception as err:  # noqa: BLE001 - one poison feed must not take other feeds with it
+            previous = (states or {}).get(spec.url)
+            return [emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}", feed_url=spec.url),
+                    pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, iso(utc_now()), 0))]
+
+
 class FetchFeedsOfHost(FetchAndParseFeed):
     """All feeds of one host, one after another: a host never sees two feed requests from us at once.
 
@@ -102,13 +113,7 @@ class FetchFeedsOfHost(FetchAndParseFeed):
     def process(self, keyed, states=None):
         _, specs = keyed
         for spec in sorted(specs, key=lambda s: s.url):
-            try:
-                outputs = list(super().process(spec, states))
-            except Exception as err:  # noqa: BLE001 - one poison feed must not take its host's other feeds
-                previous = (states or {}).get(spec.url)
-                outputs = [emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}", feed_url=spec.url),
-                           pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, iso(utc_now()), 0))]
-            yield from outputs
+            yield from self.read_one(spec, states)
 
 
 def _ok_state(url, previous, polled_at, status, etag, last_modified, entries):
