@@ -60,6 +60,11 @@ def run_pipeline(argv: list, settings=None) -> dict:
         else:
             result.wait_until_finish()
             if streams_live(options):
+                from transforms import live_poll
+
+                for failure in live_poll.failures():
+                    # The runner saw only an ended stream; the polls died, and the run must say so.
+                    raise RuntimeError(f"the feed poller stopped: {type(failure).__name__}: {failure}") from failure
                 # The live source polls outside any Beam step, so only the in-process tally has its counts.
                 live_counters = progress.snapshot()
     event(_log, logging.INFO, "run_finished", elapsed_s=round(time.monotonic() - started, 1))

@@ -95,6 +95,9 @@ class StreamSettings:
     failure_backoff_base: float = 2.0
     # The source wakes at least this often to notice Ctrl-C, --duration and due feeds.
     max_sleep_s: float = 1.0
+    # Feeds the local live source polls at once (never two of one host): one slow feed does not
+    # hold up the others, nor the heartbeat the local runner needs every 30 s.
+    poll_workers: int = 4
     # Fixed windows (seconds) for the shuffles after the source (links, hosts).
     window_s: float = 5.0
     # The poller remembers this many entry ids per feed (a feed lists its latest items only).

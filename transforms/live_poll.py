@@ -7,9 +7,9 @@ of the run. The BundleBasedDirectRunner does stream, but its splittable-DoFn sup
 in real time is a TestStream that reads its events from a TestStreamService endpoint, which is how
 Interactive Beam streams into a local pipeline.
 
-So on the local runner a `LivePolls` object runs the same `FeedPoller` that the SDF and
-`wiredesk poll` use (conditional GET, adaptive intervals, entries already seen dropped), in the
-service's thread, and turns each poll into an event:
+So on the local runner a `LivePolls` object polls with the same code as the SDF and `wiredesk poll`
+(`FeedPoller` over `poll_feeds.poll_track`: conditional GET, adaptive intervals, entries already
+seen dropped), from the service's thread and a few worker threads, and turns each poll into an event:
 - An AddElements event carries the poll's ('entry'|'state'|'dead'|'tick', value) tuples, stamped
   with the poll time. These are the same tuples the SDF yields, so "Split Poll Results" is shared.
 - Each pass over the feeds ends with a watermark advance and a processing-time advance to the wall
@@ -47,6 +47,7 @@ class LivePolls:
         self._settings = settings
         self._plan = plan
         self._served = threading.Lock()
+        self.failure = None  # what ended the stream early, if anything did
         self._service = TestStreamServiceController(self)
         self._service.start()
         self.endpoint = self._service.endpoint
@@ -61,46 +62,84 @@ class LivePolls:
         return self.events()
 
     def events(self, clock=time.time, wait=None):
-        """TestStreamPayload.Event protos until the plan says stop; polls the feeds while iterated."""
+        """TestStreamPayload.Event protos until the plan says stop; polls the feeds while iterated.
+
+        Up to `poll_workers` feeds are polled at once, never two of one host. The watermark is held
+        at the start of the oldest poll still running, so no poll's elements are ever late.
+        """
+        try:
+            yield from self._events(clock, wait or stop_event().wait)
+        except BaseException as err:
+            # The runner would see only an ended stream, as if stopped; the CLI reports this instead.
+            if not isinstance(err, GeneratorExit):
+                self.failure = err
+            raise
+
+    def _events(self, clock, wait):
+        import concurrent.futures
+
         from apache_beam.portability.api import beam_runner_api_pb2
 
+        from transforms.urls import host_of
+
         payload = beam_runner_api_pb2.TestStreamPayload
-        wait = wait or stop_event().wait
         plan, stream = self._plan, self._settings.stream
         poller = FeedPoller(self._settings, plan.specs, plan.states, plan.poll_interval_s, now=clock())
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=stream.poll_workers,
+                                                     thread_name_prefix="wiredesk-poll")
         started = clock()
+        deadline = None if plan.duration_s is None else started + plan.duration_s
+        flying: dict = {}  # future -> (feed url, poll start time)
         told = 0.0  # the processing time the runner has been told; its test clock starts at 0
+        watermark = float("-inf")
+
+        def idle() -> list:
+            """Feeds with polls left and none running."""
+            running = {url for url, _ in flying.values()}
+            return [u for u, t in poller.tracks.items()
+                    if (plan.max_polls is None or t.polls < plan.max_polls) and u not in running]
+
         try:
             while True:
                 now = clock()
-                active = [u for u, t in poller.tracks.items() if plan.max_polls is None or t.polls < plan.max_polls]
-                deadline = None if plan.duration_s is None else started + plan.duration_s
-                if not active or stop_event().is_set() or (deadline is not None and now >= deadline):
-                    return
-                for url in poller.due(now, active):
-                    stamp = clock()
-                    found = poller.poll(url, stamp)
-                    found.append((TICKS, (url, poller.tracks[url].polls - 1)))
+                stopping = stop_event().is_set() or (deadline is not None and now >= deadline)
+                busy_hosts = {host_of(url) for url, _ in flying.values()}
+                if not stopping:
+                    ready = idle()
+                    for url in poller.due(now, ready) if ready else ():
+                        if host_of(url) in busy_hosts:
+                            continue  # its host is being polled: next pass
+                        busy_hosts.add(host_of(url))
+                        stamp = clock()
+                        flying[pool.submit(poller.poll, url, stamp)] = (url, stamp)
+                for future in [f for f in flying if f.done()]:
+                    url, stamp = flying.pop(future)
+                    found = future.result() + [(TICKS, (url, poller.tracks[url].polls - 1))]
                     yield payload.Event(element_event=payload.Event.AddElements(elements=[
                         payload.TimestampedElement(encoded_element=_CODER.encode(item), timestamp=_micros(stamp))
                         for item in found]))
-                    if stop_event().is_set():
-                        break
+                if not flying and (stopping or not idle()):
+                    return  # stopped with every poll finished, or every feed polled max_polls times
                 now = clock()
-                yield payload.Event(watermark_event=payload.Event.AdvanceWatermark(new_watermark=_micros(now)))
+                watermark = max(watermark, min([now] + [stamp for _, stamp in flying.values()]))
+                yield payload.Event(watermark_event=payload.Event.AdvanceWatermark(new_watermark=_micros(watermark)))
                 yield payload.Event(processing_time_event=payload.Event.AdvanceProcessingTime(
                     advance_duration=_micros(now - told)))
                 told = now
-                active = [u for u in active if plan.max_polls is None or poller.tracks[u].polls < plan.max_polls]
-                if active:
-                    # Wake for the next due feed, or at least every max_sleep_s: the runner gives up
-                    # on a TestStream that is silent for 30 s, and Ctrl-C should be prompt.
-                    wake = min(poller.next_due(active), now + stream.max_sleep_s)
-                    if deadline is not None:
-                        wake = min(wake, deadline)
-                    if wake > now:
-                        wait(wake - now)
+                # Wake for the next due feed, a finished poll, or at least every max_sleep_s: the
+                # runner gives up on a TestStream that is silent for 30 s, and Ctrl-C should be prompt.
+                busy_hosts = {host_of(url) for url, _ in flying.values()}
+                waiting = [u for u in idle() if host_of(u) not in busy_hosts]
+                wake = min([now + stream.max_sleep_s] + ([poller.next_due(waiting)] if waiting else []))
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                if flying:
+                    concurrent.futures.wait(list(flying), timeout=max(0.0, wake - now),
+                                            return_when=concurrent.futures.FIRST_COMPLETED)
+                elif wake > now:
+                    wait(wake - now)
         finally:
+            pool.shutdown(wait=True)
             poller.close()
 
 
@@ -110,6 +149,12 @@ def serve(settings: Settings, plan: PollPlan) -> str:
     with _SERVICES_LOCK:
         _SERVICES[plan.run_id] = live
     return live.endpoint
+
+
+def failures() -> list:
+    """What made a live poll stream end early, for every service still registered."""
+    with _SERVICES_LOCK:
+        return [live.failure for live in _SERVICES.values() if live.failure is not None]
 
 
 def forget_services() -> None:

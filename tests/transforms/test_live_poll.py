@@ -118,19 +118,61 @@ def test_duration_ends_the_stream_at_its_deadline(server):
     assert sum(1 for kind, _ in events if kind == "elements") >= 4
 
 
-def test_a_stop_request_ends_the_stream_after_the_current_poll(server):
+def test_a_stop_request_lets_running_polls_finish_and_starts_no_new_one(server):
     settings = Settings().with_fetch(proxy=server.url)
     clock = FakeClock()
     live = live_poll.LivePolls(settings, _plan())
-    seen = 0
+    polled = []
     try:
         for event in live.events(clock=clock, wait=clock.wait):
-            seen += 1
-            if event.HasField("element_event"):
+            kind, value = _decode([event])[0]
+            if kind == "elements":
+                polled += [item[1][0] for _, item in value if item[0] == poll_feeds.TICKS]
                 poll_feeds.request_stop()
-        assert seen == 3  # one poll, then the watermark and the clock of that pass, then the end
+        # Both feeds were polled at the start (two hosts, so at once); no poll began after the
+        # request, and the stream ended by itself.
+        assert sorted(polled) == sorted(FEEDS)
     finally:
         poll_feeds.reset_stop()
+        live.close()
+
+
+def test_a_slow_feed_does_not_hold_up_the_others_nor_the_watermark_past_it(server):
+    import threading
+
+    gate = threading.Event()
+    slow = "http://beta.example/rss"
+    server.set_route(slow, Route(body=_rss(FEEDS[slow]), content_type="application/rss+xml"))
+    original = server.lookup
+
+    def lookup(host, path):
+        if (host, path) == ("beta.example", "/rss"):
+            gate.wait(10)  # the slow feed answers only when the test lets it
+        return original(host, path)
+
+    server.lookup = lookup
+    settings = Settings().with_fetch(proxy=server.url)
+    live = live_poll.LivePolls(settings, _plan(max_polls=3, poll_interval_s=0.2))  # the wall clock, here
+    seen, watermarks, slow_stamp = [], [], None
+    try:
+        for event in live.events():
+            kind, value = _decode([event])[0]
+            if kind == "elements":
+                for stamp, item in value:
+                    if item[0] == poll_feeds.TICKS:
+                        seen.append(item[1][0])
+                        if item[1][0] == slow:
+                            slow_stamp = stamp
+                    assert not watermarks or stamp >= watermarks[-1]  # nothing is ever late
+                if seen.count("http://alpha.example/feed.xml") == 3:
+                    gate.set()
+            elif kind == "watermark":
+                watermarks.append(value)
+        # Alpha finished all three polls while beta's first still hung, and the watermark waited.
+        assert seen[:3] == ["http://alpha.example/feed.xml"] * 3
+        assert seen.count(slow) == 3 and slow_stamp is not None
+    finally:
+        gate.set()
         live.close()
 
 
