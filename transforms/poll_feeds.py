@@ -242,10 +242,13 @@ class _Loop(RestrictionProvider):
     def __init__(self, settings: Settings, plan: PollPlan):
         self._settings = settings
         self._plan = plan
+        self._states = None  # feed url -> stored FeedState, built on first use
 
     def initial_restriction(self, element):
         spec, max_polls = element
-        state = next((s for s in self._plan.states if s.feed_url == spec.url), None)
+        if self._states is None:
+            self._states = {s.feed_url: s for s in self._plan.states}
+        state = self._states.get(spec.url)
         track = new_track(spec, state, self._settings, self._plan.poll_interval_s, time.time())
         return PollRange(0, max_polls or UNBOUNDED_POLLS, track)
 
