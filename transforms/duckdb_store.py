@@ -53,22 +53,21 @@ def ensure_schema(con) -> None:
         con.execute(stmt)
 
 
-def _insert_sql(table: str) -> str:
+def _insert_sql(table: str, source: str) -> str:
+    """INSERT ... SELECT from a registered relation, cast to the table's types, with the table's conflict rule."""
     row_type, key = TABLES[table]
     names = row_type.names
-    casts = []
+    selects = []
     for f in row_type.fields:
-        if f.record is not None or f.repeated:
-            casts.append(f"?::{duckdb_type(f)}")
-        elif f.kind == "timestamp":
-            casts.append("?::TIMESTAMPTZ")
+        if f.record is not None or f.repeated or f.kind == "timestamp":
+            selects.append(f'CAST("{f.name}" AS {duckdb_type(f)})')
         else:
-            casts.append("?")
+            selects.append(f'"{f.name}"')
     conflict = _ON_CONFLICT[table]
     if conflict is None:
         conflict = "DO UPDATE SET " + ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in names if n != key)
     cols = ", ".join(f'"{n}"' for n in names)
-    return f"INSERT INTO {table} ({cols}) VALUES ({', '.join(casts)}) ON CONFLICT ({key}) {conflict}"
+    return f"INSERT INTO {table} ({cols}) SELECT {', '.join(selects)} FROM {source} ON CONFLICT ({key}) {conflict}"
 
 
 def _params(row) -> list:
@@ -82,19 +81,56 @@ def _params(row) -> list:
     return out
 
 
+def _one_per_key(table: str, rows: list) -> list:
+    """The rows a sequence of single-row upserts would leave, one per key, in first-seen order.
+
+    One INSERT may not touch a key twice, so repeats within a batch are folded here by the same
+    rule _ON_CONFLICT applies across batches: articles keep the first row, feed_state the last,
+    and a dead letter sums its attempts and keeps the latest failure.
+    """
+    key = TABLES[table][1]
+    found: dict = {}
+    for row in rows:
+        k = getattr(row, key)
+        if k not in found:
+            found[k] = row
+        elif table == "dead_letters":
+            old = found[k]
+            found[k] = old._replace(attempt=(old.attempt or 0) + (row.attempt or 0), failed_at=row.failed_at,
+                                    message=row.message)
+        elif table == "feed_state":
+            found[k] = row
+        # articles: the first row stays
+    return list(found.values())
+
+
 def write_batch(con, rows_by_table: dict) -> dict:
-    """Write rows of several tables in ONE transaction; returns {table: rows newly inserted}."""
+    """Write rows of several tables in ONE transaction; returns {table: rows newly inserted}.
+
+    Each table's rows go in with one INSERT ... SELECT over an Arrow table: row-at-a-time
+    executemany cost about 7 ms a row, most of a 517-page run's write time.
+    """
+    import pyarrow as pa
+
     inserted = {}
     con.execute("BEGIN TRANSACTION")
     try:
         for table, rows in rows_by_table.items():
             if not rows:
                 continue
+            rows = _one_per_key(table, rows)
             key = TABLES[table][1]
-            keys = list({getattr(r, key) for r in rows})
+            names = TABLES[table][0].names
+            keys = [getattr(r, key) for r in rows]
+            # fetchall, not fetchone: DuckDB refuses new work while a result is still open.
             before = con.execute(f"SELECT count(*) FROM {table} WHERE {key} IN (SELECT unnest(?))",
-                                 [keys]).fetchone()[0]
-            con.executemany(_insert_sql(table), [_params(r) for r in rows])
+                                 [keys]).fetchall()[0][0]
+            staged = pa.Table.from_pylist([dict(zip(names, _params(r))) for r in rows])
+            con.register("wiredesk_staged_rows", staged)
+            try:
+                con.execute(_insert_sql(table, "wiredesk_staged_rows"))
+            finally:
+                con.unregister("wiredesk_staged_rows")
             inserted[table] = len(keys) - before
         con.execute("COMMIT")
     except Exception:
