@@ -5,6 +5,7 @@ cleanly."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import threading
@@ -177,8 +178,6 @@ def _landed(warehouse) -> int:
                            "WHERE url IS NOT NULL) AS n"], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         return -1
-    import re
-
     found = re.search(r"\|\s*(\d+)\s*\|", proc.stdout)
     return int(found.group(1)) if found else -1
 
@@ -187,7 +186,6 @@ def _landed(warehouse) -> int:
 def landing(tmp_path_factory, corpus):
     """`wiredesk run --streaming` in its own process; the feeds gain entries only once the previous
     ones are in the warehouse, and Ctrl-C (SIGINT) ends the run once the last ones are."""
-    import os
     import signal
 
     tmp = tmp_path_factory.mktemp("landing")
