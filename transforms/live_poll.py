@@ -105,8 +105,7 @@ class LivePolls:
                 stopping = stop_event().is_set() or (deadline is not None and now >= deadline)
                 busy_hosts = {host_of(url) for url, _ in flying.values()}
                 if not stopping:
-                    ready = idle()
-                    for url in poller.due(now, ready) if ready else ():
+                    for url in poller.due(now, idle()):
                         if host_of(url) in busy_hosts:
                             continue  # its host is being polled: next pass
                         busy_hosts.add(host_of(url))

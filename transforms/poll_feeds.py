@@ -140,10 +140,12 @@ class FeedPoller:
         self._reader.close_shared()
 
     def due(self, now: float, urls=None) -> list:
-        return [u for u in (urls or self.tracks) if self.tracks[u].next_due <= now]
+        """The feeds among urls (every feed when None) whose next poll is due by now."""
+        return [u for u in (self.tracks if urls is None else urls) if self.tracks[u].next_due <= now]
 
     def next_due(self, urls=None) -> float:
-        return min(self.tracks[u].next_due for u in (urls or self.tracks))
+        """The earliest next poll among urls (every feed when None; must not be empty)."""
+        return min(self.tracks[u].next_due for u in (self.tracks if urls is None else urls))
 
     def poll(self, url: str, now: float | None = None) -> list:
         """One conditional GET of one feed: [(kind, value)] with kind entry | state | dead.
@@ -236,32 +238,6 @@ class PollTracker(OffsetRestrictionTracker):
         return super().try_split(0)
 
 
-class _Loop(RestrictionProvider):
-    """A feed's polls as a PollRange: [0, max_polls) or practically unbounded. Element: (spec, max_polls)."""
-
-    def __init__(self, settings: Settings, plan: PollPlan):
-        self._settings = settings
-        self._plan = plan
-        self._states = None  # feed url -> stored FeedState, built on first use
-
-    def initial_restriction(self, element):
-        spec, max_polls = element
-        if self._states is None:
-            self._states = {s.feed_url: s for s in self._plan.states}
-        state = self._states.get(spec.url)
-        track = new_track(spec, state, self._settings, self._plan.poll_interval_s, time.time())
-        return PollRange(0, max_polls or UNBOUNDED_POLLS, track)
-
-    def create_tracker(self, restriction):
-        return PollTracker(restriction)
-
-    def restriction_size(self, element, restriction):
-        return 1
-
-    def truncate(self, element, restriction):
-        return None  # on drain, a poll loop simply ends
-
-
 _STARTED: dict = {}
 _STARTED_LOCK = threading.Lock()
 
@@ -293,20 +269,25 @@ class PollFeedFn(beam.DoFn, RestrictionProvider):
 
         self._settings = settings
         self._plan = plan
-        self._loop = _Loop(settings, plan)
+        self._states = None  # feed url -> stored FeedState, built on first use
         self._reader = FetchAndParseFeed(settings)
 
     def initial_restriction(self, element):
-        return self._loop.initial_restriction(element)
+        """A feed's polls as a PollRange: [0, max_polls) or practically unbounded."""
+        spec, max_polls = element
+        if self._states is None:
+            self._states = {s.feed_url: s for s in self._plan.states}
+        track = new_track(spec, self._states.get(spec.url), self._settings, self._plan.poll_interval_s, time.time())
+        return PollRange(0, max_polls or UNBOUNDED_POLLS, track)
 
     def create_tracker(self, restriction):
-        return self._loop.create_tracker(restriction)
+        return PollTracker(restriction)
 
     def restriction_size(self, element, restriction):
-        return self._loop.restriction_size(element, restriction)
+        return 1
 
     def truncate(self, element, restriction):
-        return self._loop.truncate(element, restriction)
+        return None  # on drain, a poll loop simply ends
 
     def setup(self):
         self._reader.setup()
