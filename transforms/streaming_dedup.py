@@ -50,8 +50,8 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from pipeline.settings import DedupSettings, Settings
 from schemas.types import Article
 from transforms.common import counter, iso, skipped, utc_now
-from transforms.deduplicate import STAGE, DropStoredArticles, Member, _order, _ts, is_same_story, sign, story_agency
-from transforms.minhash import MinHasher
+from transforms.deduplicate import (STAGE, DropStoredArticles, Member, SignArticle, _order, _ts, is_same_story, sign,
+                                    story_agency)
 from transforms.shared_cache import new_scope, shared
 
 INDEX_KEY = "stories"
@@ -272,15 +272,8 @@ class AssignStories(beam.DoFn):
             member.published_ts)
 
 
-class SignForIndex(beam.DoFn):
+class SignForIndex(SignArticle):
     """Article -> (INDEX_KEY, (article, Member)), stamped with its event time (published_at, else fetched_at)."""
-
-    def __init__(self, dedup: DedupSettings):
-        self._dedup = dedup
-        self._hasher = None
-
-    def setup(self):
-        self._hasher = MinHasher(self._dedup.num_perm)
 
     def process(self, article):
         member = sign(self._hasher, self._dedup, article.article_id, article.body, _ts(article), article.agency)
