@@ -105,22 +105,6 @@ def generate(n: int, seed: int = SEED) -> list:
 
 
 # ------------------------------------------------------------------------------------------- cores
-def _resolve(ids: list, edges: list) -> dict:
-    parent = {i: i for i in ids}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {i: find(i) for i in ids}
-
-
 def _verify(buckets, members: dict, dedup) -> tuple:
     """Compare In Band over every bucket; returns (edges, comparisons, largest bucket)."""
     from transforms.deduplicate import compare_in_band
@@ -138,7 +122,7 @@ def _verify(buckets, members: dict, dedup) -> tuple:
 def core_ours(articles: list, dedup) -> tuple:
     import numpy as np
 
-    from transforms.deduplicate import Member
+    from transforms.deduplicate import Member, union_roots
     from transforms.minhash import MinHasher, band_keys, shingle_hashes
 
     timings = {}
@@ -155,7 +139,7 @@ def core_ours(articles: list, dedup) -> tuple:
             buckets[key].append(aid)
     t2 = time.perf_counter()
     edges, comparisons, largest = _verify(buckets.items(), members, dedup)
-    roots = _resolve(list(members), edges)
+    roots = union_roots(members, edges)
     t3 = time.perf_counter()
     timings.update(sign=t1 - t0, band=t2 - t1, verify=t3 - t2)
     return roots, timings, {"comparisons": comparisons, "largest_bucket": largest, "edges": len(edges)}
@@ -165,7 +149,7 @@ def core_datasketch(articles: list, dedup) -> tuple:
     import numpy as np
     from datasketch import MinHash, MinHashLSH
 
-    from transforms.deduplicate import Member
+    from transforms.deduplicate import Member, union_roots
     from transforms.minhash import tokens
 
     rows = dedup.num_perm // dedup.bands
@@ -189,7 +173,7 @@ def core_datasketch(articles: list, dedup) -> tuple:
     # Every non-trivial band bucket of the index, compared exactly as Compare In Band does.
     buckets = ((key, sorted(ids)) for table in lsh.hashtables for key, ids in table._dict.items())
     edges, comparisons, largest = _verify(buckets, members, dedup)
-    roots = _resolve(list(members), edges)
+    roots = union_roots(members, edges)
     t3 = time.perf_counter()
     timings.update(sign=t1 - t0, band=t2 - t1, verify=t3 - t2)
     return roots, timings, {"comparisons": comparisons, "largest_bucket": largest, "edges": len(edges)}

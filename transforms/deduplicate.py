@@ -89,24 +89,30 @@ class ResolveStories(beam.DoFn):
                 nodes[value.article_id] = value
             else:
                 edges.append(value)
-        parent = {node: node for node in nodes}
-
-        def find(x):
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for a, b in edges:
-            if a in parent and b in parent:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
+        roots = union_roots(nodes, edges)
         groups = collections.defaultdict(list)
         for node in nodes:
-            groups[find(node)].append(nodes[node])
+            groups[roots[node]].append(nodes[node])
         for members in groups.values():
             yield from _assign(members)
+
+
+def union_roots(ids, edges) -> dict:
+    """{id: its component's root} for the graph of ids and edges (union-find; edges to unknown ids ignored)."""
+    parent = {i: i for i in ids}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        if a in parent and b in parent:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return {i: find(i) for i in parent}
 
 
 def _order(member: Member):
