@@ -413,3 +413,28 @@ def self_signed_tls(hostnames: list[str], tmp_path, *, expired: bool = False) ->
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     return context, str(ca_path)
+
+
+def full_accept_queue() -> tuple[int, list]:
+    """(port, sockets to close) of a listener whose accept queue is full: a connect there times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # never accepted: once the queue is full, further SYNs are dropped
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.05)
+    return port, [listener, *fillers]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released): a connect there is refused."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port

@@ -9,14 +9,12 @@ Two pipeline runs, each with its rerun:
 from __future__ import annotations
 
 import os
-import socket
-import time
 
 import pytest
 
 from tests.hostile.dns import FakeDNS
 from tests.hostile.web import article_html, check_balanced, rss, two_runs
-from tests.hostile_server import HostileServer, respond, self_signed_tls
+from tests.hostile_server import HostileServer, closed_port, full_accept_queue, respond, self_signed_tls
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 # A global IPv6 address this machine has no route to: connecting fails without reaching anything.
@@ -84,29 +82,6 @@ def test_unguarded_rerun_changes_nothing_but_the_rebound_name(unguarded):
     assert len(unguarded["after_second"]["dead_letters"]) == len(unguarded["feeds"]) + 1
 
 
-def _full_accept_queue():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):  # never accepted: once the queue is full, further SYNs are dropped
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.05)
-    return port, [listener, *fillers]
-
-
-def _closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def opted_in(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("opted_in")
@@ -117,7 +92,7 @@ def opted_in(tmp_path_factory):
     bundle.write_text(open(good_ca).read() + open(expired_ca).read())
     previous = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = str(bundle)  # the operator's private CAs; the rogue one is not among them
-    port_full, sockets = _full_accept_queue()
+    port_full, sockets = full_accept_queue()
     page = lambda name: respond(200, article_html(f"TLS story {name}", name).encode(), HTML)  # noqa: E731
     try:
         with HostileServer() as feeds, FakeDNS() as dns, \
@@ -131,7 +106,7 @@ def opted_in(tmp_path_factory):
                 "expired": f"https://expired.example:{expired.port}/a",
                 "self_signed": f"https://selfsigned.example:{rogue.port}/a",
                 "connect_timeout": f"http://127.0.0.1:{port_full}/a",
-                "refused": f"http://127.0.0.1:{_closed_port()}/a",
+                "refused": f"http://127.0.0.1:{closed_port()}/a",
                 "dns": "http://no-such-host.invalid/a",
             }
             feeds.route("/feed.xml", respond(200, rss([{"title": k, "link": v} for k, v in links.items()]),

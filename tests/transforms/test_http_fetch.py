@@ -15,10 +15,12 @@ from transforms.http_fetch import FetchError, Fetcher, is_public_address, parse_
 from tests.hostile.dns import FakeDNS
 from tests.hostile_server import (
     HostileServer,
+    closed_port,
     compress,
     encoded,
     endless,
     endless_chunked,
+    full_accept_queue,
     hang,
     lying_length,
     raw_response,
@@ -369,31 +371,17 @@ def test_silent_server_is_read_timeout(server, fetcher_for):
 
 
 def test_full_accept_queue_is_connect_timeout(fetcher_for):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
+    port, sockets = full_accept_queue()
     try:
-        for _ in range(4):  # never accepted: once the queue is full, further SYNs are dropped
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", port))
-            fillers.append(filler)
-        time.sleep(0.05)
         err = fails(fetcher_for(connect_timeout_s=0.3), f"http://127.0.0.1:{port}/")
         assert err.reason == "connect_timeout"
     finally:
-        for sock in fillers + [listener]:
+        for sock in sockets:
             sock.close()
 
 
 def test_refused_connection_is_connection_error(fetcher_for):
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()  # nothing listens there now
-    err = fails(fetcher_for(), f"http://127.0.0.1:{port}/")
+    err = fails(fetcher_for(), f"http://127.0.0.1:{closed_port()}/")
     assert (err.reason, err.retryable) == ("connection_error", True)
 
 
