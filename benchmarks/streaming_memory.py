@@ -139,6 +139,8 @@ _DEDUP = None
 
 
 def main(argv=None) -> int:
+    import apache_beam as beam
+
     from pipeline.settings import DedupSettings, Settings
     from transforms.streaming_dedup import AssignStories
 
@@ -183,8 +185,9 @@ def main(argv=None) -> int:
     print(f"horizon {args.horizon_hours:g} h = about {horizon_at} articles at {args.per_hour:g}/h; "
           f"arrival floor {args.min_keep_arrivals}; start RSS {start_rss / 1024:.0f} MiB")
     for n, keyed in enumerate(signed, start=1):
-        for out in assigner.process(keyed, [], log=log, version=version):
-            copies += out.value.duplicate_of is not None
+        for out in assigner.process(keyed, log=log, version=version):
+            if not isinstance(out, beam.pvalue.TaggedOutput):
+                copies += out.value.duplicate_of is not None
         if n % 500 == 0:
             interval_peak = max(interval_peak, rss_kb())
         if n in checkpoints:

@@ -31,7 +31,8 @@ def run_pipeline(argv: list, settings=None) -> dict:
     """Build and run the pipeline from command-line style arguments; returns counters and timing."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from pipeline.builder import build_pipeline, streams_live
+    from pipeline.builder import build_pipeline
+    from pipeline.prepare import prepare, streams_live
     from pipeline.summary import run_counters
 
     if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
@@ -45,8 +46,12 @@ def run_pipeline(argv: list, settings=None) -> dict:
 
     options = PipelineOptions(argv)
     started = time.monotonic()
-    pipeline = build_pipeline(options, settings)
+    inputs = prepare(options, settings)
+    pipeline = build_pipeline(options, inputs)
     wopts = options.view_as(WiredeskOptions)
+    if inputs.dry_run:
+        return {"dry_run": describe_job(pipeline, options, inputs), "elapsed_s": time.monotonic() - started,
+                "warehouse": wopts.warehouse}
     streaming = options.view_as(StandardOptions).streaming
     event(_log, logging.INFO, "run_started", feeds_args=len(wopts.feeds or []), warehouse=wopts.warehouse,
           runner=options.view_as(StandardOptions).runner, streaming=bool(streaming))
@@ -154,10 +159,37 @@ def _drained(counts: dict) -> bool:
             and counts.get("write.dead_letters.received", 0) >= dead)
 
 
+def describe_job(pipeline, options, inputs) -> dict:
+    """Submit a --dry_run job (nothing leaves this machine) and describe what would be submitted."""
+    from apache_beam.options.pipeline_options import GoogleCloudOptions, StandardOptions
+
+    result = pipeline.run()
+    job = getattr(result, "job", None)
+    proto = job.proto_pipeline if job is not None else pipeline.to_runner_api()
+    top = sorted({t.unique_name for t in proto.components.transforms.values()
+                  if t.unique_name and "/" not in t.unique_name})
+    gcp = options.view_as(GoogleCloudOptions)
+    return {"runner": str(options.view_as(StandardOptions).runner), "project": gcp.project, "region": gcp.region,
+            "job_name": gcp.job_name, "streaming": bool(options.view_as(StandardOptions).streaming),
+            "feeds": len(inputs.specs), "warehouse": inputs.warehouse, "steps": top,
+            "transforms": len(proto.components.transforms), "graph_bytes": proto.ByteSize()}
+
+
+def print_dry_run(described: dict) -> None:
+    print("wiredesk: dry run: nothing was submitted, created or written")
+    for key in ("runner", "project", "region", "job_name", "streaming", "feeds", "warehouse", "transforms"):
+        print(f"  {key}: {described[key]}")
+    print(f"  steps: {', '.join(described['steps'])}")
+    print(f"job graph size: {described['graph_bytes']} bytes")
+
+
 def print_summary(outcome: dict) -> None:
     from pipeline.summary import format_summary, warehouse_facts
     from transforms import bigquery_store, duckdb_store
 
+    if "dry_run" in outcome:
+        print_dry_run(outcome["dry_run"])
+        return
     if bigquery_store.is_bigquery(outcome["warehouse"]):
         con = bigquery_store.connect(outcome["warehouse"])
     else:
@@ -223,8 +255,8 @@ def cmd_poll(args, beam_args) -> int:
     """Poll feeds like a streaming run and publish each new entry to Pub/Sub."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.builder import settings_from_options
     from pipeline.feeds_config import parse_duration, resolve_feeds
+    from pipeline.prepare import settings_from_options
     from pipeline.pubsub import check_topic, poll_and_publish
     from transforms import poll_feeds
 

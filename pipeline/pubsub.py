@@ -142,14 +142,16 @@ def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = Non
     the poller resumes politely; entries whose link is already an article there are not published.
     """
     from transforms import duckdb_store
+    from transforms.duckdb_lookup import DuckDBLookup
     from transforms.poll_feeds import FeedPoller, stop_requested
     from transforms.urls import canonical_url
-    from schemas.types import FeedState
+    from transforms.warehouse_upgrade import upgrade_duckdb
 
-    known, states = frozenset(), []
+    lookup, states = None, []
     if warehouse:
-        stored = duckdb_store.read_state(warehouse, 0, settings.warehouse.lock_wait_s)
-        known, states = stored["urls"], [FeedState(*s) for s in stored["feed_states"]]
+        upgrade_duckdb(warehouse, settings)
+        lookup = DuckDBLookup(warehouse, settings)
+        states = list(lookup.feed_states(s.url for s in specs).values())
     publisher = Publisher(topic)
     poller = FeedPoller(settings, specs, states, poll_interval_s)
     started = time.time()
@@ -171,8 +173,13 @@ def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = Non
                 continue
             rows = {"feed_state": [], "dead_letters": []}
             for url in due:
+                polled = poller.poll(url, now)
+                links = {v.url for k, v in polled if k == "entry"}
+                links |= {canonical_url(u) for u in links}
+                # One batched look-up per poll, of this poll's links only.
+                known = lookup.stored_links(links) if lookup is not None and links else set()
                 fresh = []
-                for kind, value in poller.poll(url, now):
+                for kind, value in polled:
                     if kind == "entry":
                         if value.url in known or canonical_url(value.url) in known:
                             totals["known"] += 1

@@ -19,6 +19,8 @@ TABLE_LAYOUT = {
     "articles": {"partition_field": "published_at", "clustering": ["agency", "outlet"]},
     "dead_letters": {"partition_field": "failed_at", "clustering": ["stage", "error_class"]},
     "feed_state": {"partition_field": None, "clustering": []},
+    # Story matching reads one dedup horizon of rows: partitions by day prune the rest.
+    "story_index": {"partition_field": "published_at", "clustering": ["story_id"]},
 }
 
 STORIES_VIEW = "stories"
@@ -78,6 +80,8 @@ def _dedupe_staging(table: str, staging_ref: str) -> str:
         order, extra = "failed_at DESC", ", SUM(attempt) OVER (PARTITION BY dead_letter_id) AS _attempts"
     elif table == "feed_state":
         order, extra = "last_polled_at DESC", ""
+    elif table == "story_index":
+        order, extra = "published_at", ""
     else:
         order, extra = "ingested_at, fetched_at, url", ""
     return (f"SELECT * EXCEPT (_rn) FROM (\n"
@@ -90,7 +94,8 @@ def merge_sql(project: str, dataset: str, table: str, staging: str) -> str:
     """ONE MERGE from a staging table into `table` on its primary key; running it twice adds nothing.
 
     articles: first row wins (a rerun or retry adds nothing, no story is split);
-    dead_letters: attempts add up and the latest message stays; feed_state: the latest poll wins.
+    dead_letters: attempts add up and the latest message stays; feed_state and story_index: the
+    latest row wins.
     """
     row_type, key = TABLES[table]
     names = row_type.names

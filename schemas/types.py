@@ -87,11 +87,24 @@ FEED_STATE = RowType("FeedState", "What wiredesk knows about polling one feed.",
     F("entries_seen", "int", "Entries the last successful poll returned."),
 ))
 
+STORY_INDEX = RowType("StoryIndexRow", "What story matching needs of one stored article, computed once when it is written.", (
+    F("article_id", "string", "The article's article_id; primary key.", required=True),
+    F("story_id", "string", "The story the article belongs to (as in articles.story_id)."),
+    F("story_agency", "string", "Agency of the story when the article joined it."),
+    F("agency", "string", "Agency the article itself credits."),
+    F("published_at", "timestamp", "Event time used for matching: publication time, else fetch time, UTC."),
+    F("content_hash", "string", "SHA-256 of the normalised body (exact copies)."),
+    F("shingles", "int", "Number of distinct word shingles in the body (for containment)."),
+    F("signature", "bytes", "MinHash signature: num_perm little-endian uint32 values."),
+    F("bands", "int", "LSH band keys of the signature (band number << 32 | crc32 of the band).", repeated=True),
+))
+
 # Warehouse tables: name -> (row type, primary key).
 TABLES = {
     "articles": (ARTICLE, "article_id"),
     "dead_letters": (DEAD_LETTER, "dead_letter_id"),
     "feed_state": (FEED_STATE, "feed_url"),
+    "story_index": (STORY_INDEX, "article_id"),
 }
 
 Evidence = beam_type(EVIDENCE)
@@ -100,6 +113,7 @@ Page = beam_type(PAGE)
 Article = beam_type(ARTICLE)
 DeadLetter = beam_type(DEAD_LETTER)
 FeedState = beam_type(FEED_STATE)
+StoryIndexRow = beam_type(STORY_INDEX)
 
 DRAFT = RowType("Draft", "An article between extraction and deduplication, with the page signals tagging reads.", (
     record("article", "The article as known so far.", ARTICLE),

@@ -9,6 +9,16 @@ from schemas.types import TABLES
 
 BIGQUERY_DIR = Path(__file__).resolve().parent / "bigquery"
 
+# 1: articles, dead_letters, feed_state. 2: + story_index, each article's signature stored once.
+SCHEMA_VERSION = 2
+# One key/value table records the schema version of a warehouse (both engines).
+META_TABLE = "warehouse_meta"
+META_DDL_DUCKDB = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+META_SCHEMA_BIGQUERY = [
+    {"name": "key", "type": "STRING", "mode": "REQUIRED", "description": "Setting name, e.g. schema_version."},
+    {"name": "value", "type": "STRING", "mode": "NULLABLE", "description": "Its value."},
+]
+
 # The deduplicated news: one row per story, shown through its first-published copy.
 STORIES_VIEW_DUCKDB = """
 CREATE OR REPLACE VIEW stories AS
@@ -35,6 +45,7 @@ def duckdb_statements() -> list:
     for table, (row_type, key) in TABLES.items():
         stmts.append(duckdb_ddl(table, row_type, key))
         stmts.extend(duckdb_comments(table, row_type))
+    stmts.append(META_DDL_DUCKDB)
     stmts.append(STORIES_VIEW_DUCKDB)
     return stmts
 
@@ -52,6 +63,9 @@ def write_bigquery_files(directory: Path = BIGQUERY_DIR) -> list:
         path = directory / f"{table}.json"
         path.write_text(json.dumps(bigquery_schema(table), indent=2) + "\n", encoding="utf-8")
         written.append(path)
+    path = directory / f"{META_TABLE}.json"
+    path.write_text(json.dumps(META_SCHEMA_BIGQUERY, indent=2) + "\n", encoding="utf-8")
+    written.append(path)
     return written
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from schemas import bigquery_ddl
 from schemas.types import TABLES
+from schemas.warehouse import META_SCHEMA_BIGQUERY, META_TABLE
 
 PREFIX = "bigquery:"
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
@@ -25,10 +26,6 @@ SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "bigquery"
 # Project ids: 6-30 chars (domain-scoped ids "example.com:proj" too); dataset ids: letters, digits, _.
 _TARGET = re.compile(r"^bigquery:(?P<project>(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
                      r"[.:](?P<dataset>[A-Za-z_][A-Za-z0-9_]{0,1023})$")
-
-
-class BigQueryError(RuntimeError):
-    """The BigQuery warehouse cannot be reached or written; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +188,10 @@ def ensure_schema(bq, target: Target, location: str | None = None) -> None:
     bq.create_dataset(ds, exists_ok=True)
     for table in TABLES:
         bq.create_table(table_resource(target, table), exists_ok=True)
+    meta = bigquery.Table(target.ref(META_TABLE),
+                          schema=[bigquery.SchemaField.from_api_repr(f) for f in META_SCHEMA_BIGQUERY])
+    meta.description = "Settings of this warehouse, such as its schema_version."
+    bq.create_table(meta, exists_ok=True)
     view = bigquery.Table(target.ref(bigquery_ddl.STORIES_VIEW))
     view.view_query = bigquery_ddl.stories_view_sql(target.project, target.dataset)
     view.description = "The deduplicated news: one row per story, shown through its first-published copy."
@@ -219,7 +220,7 @@ def merge_staging(bq, target: Target, staging: dict, drop: bool = True) -> dict:
     return affected
 
 
-def _table_names(bq, target: Target) -> set:
+def table_names(bq, target: Target) -> set:
     from google.api_core.exceptions import NotFound
 
     try:
@@ -228,34 +229,8 @@ def _table_names(bq, target: Target) -> set:
         return set()
 
 
-def read_state(bq, target: Target, seed_limit: int) -> dict:
-    """What a batch run must know before it starts (same shape as duckdb_store.read_state)."""
-    empty = {"urls": frozenset(), "article_ids": frozenset(), "feed_states": [], "members": []}
-    tables = _table_names(bq, target)
-    if "articles" not in tables:
-        return empty
-    urls, ids = set(), set()
-    for row in bq.query(f"SELECT url, canonical_url, article_id FROM `{target.ref('articles')}`").result():
-        urls.update(u for u in (row[0], row[1]) if u)
-        ids.add(row[2])
-    states = []
-    if "feed_state" in tables:
-        for r in bq.query(f"SELECT feed_url, etag, last_modified, last_polled_at, last_status, "
-                          f"consecutive_failures, entries_seen FROM `{target.ref('feed_state')}`").result():
-            states.append((r[0], r[1], r[2], _iso(r[3]), r[4], r[5], r[6]))
-    from google.cloud import bigquery
-
-    job = bq.query(f"SELECT article_id, body, published_at, agency, story_id, story_agency "
-                   f"FROM `{target.ref('articles')}` ORDER BY published_at DESC LIMIT @n",
-                   job_config=bigquery.QueryJobConfig(
-                       query_parameters=[bigquery.ScalarQueryParameter("n", "INT64", seed_limit)]))
-    members = [{"article_id": r[0], "body": r[1], "published_at": _iso(r[2]), "agency": r[3],
-                "story_id": r[4], "story_agency": r[5]} for r in job.result()]
-    return {"urls": frozenset(urls), "article_ids": frozenset(ids), "feed_states": states, "members": members}
-
-
-def _iso(value) -> str | None:
-    """A TIMESTAMP as the pipeline's wire format: whole seconds, +00:00 (as duckdb_store reads it)."""
+def iso(value) -> str | None:
+    """A TIMESTAMP as the pipeline's wire format: whole seconds, +00:00 (as DuckDB reads it back)."""
     import datetime as dt
 
     if value is None:

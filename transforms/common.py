@@ -1,7 +1,6 @@
 """Small pieces every stage shares: dead-letter rows, counters, stable hashes and UTC times."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import apache_beam as beam
@@ -9,30 +8,10 @@ from apache_beam import pvalue
 
 from pipeline import progress
 from schemas.types import DeadLetter
+from transforms.times import iso, parse_iso, utc_now  # noqa: F401 - re-exported for the stages
 
 DEAD = "dead_letters"
 NAMESPACE = "wiredesk"
-
-_UTC = dt.timezone.utc
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(_UTC)
-
-
-def iso(moment: dt.datetime | None) -> str | None:
-    """ISO-8601 in UTC with an explicit +00:00 offset, the one wire format of instants."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are ambiguous; attach a zone first")
-    return moment.astimezone(_UTC).isoformat()
-
-
-def parse_iso(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    return dt.datetime.fromisoformat(text)
 
 
 def stable_id(*parts: str | None) -> str:

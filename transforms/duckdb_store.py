@@ -16,12 +16,14 @@ class WarehouseError(RuntimeError):
 
 
 # What a second write of the same key does: articles and dead letters keep the first row
-# (a rerun adds nothing); feed_state always holds the latest poll.
+# (a rerun adds nothing); feed_state always holds the latest poll; story_index the latest
+# signature of an article (rows are only made for articles not yet stored).
 _ON_CONFLICT = {
     "articles": "DO NOTHING",
     "dead_letters": "DO UPDATE SET attempt = dead_letters.attempt + EXCLUDED.attempt, "
                     "failed_at = EXCLUDED.failed_at, message = EXCLUDED.message",
     "feed_state": None,  # built from the columns below
+    "story_index": None,
 }
 
 
@@ -98,7 +100,7 @@ def _one_per_key(table: str, rows: list) -> list:
             old = found[k]
             found[k] = old._replace(attempt=(old.attempt or 0) + (row.attempt or 0), failed_at=row.failed_at,
                                     message=row.message)
-        elif table == "feed_state":
+        elif table in ("feed_state", "story_index"):
             found[k] = row
         # articles: the first row stays
     return list(found.values())
@@ -142,35 +144,3 @@ def write_batch(con, rows_by_table: dict) -> dict:
             pass
         raise
     return inserted
-
-
-def read_state(path: str | Path, seed_limit: int, wait_s: float = 30.0) -> dict:
-    """What a run must know before it starts: stored links and ids, feed state and recent stories."""
-    empty = {"urls": frozenset(), "article_ids": frozenset(), "feed_states": [], "members": []}
-    if not Path(path).exists():
-        return empty
-    con = connect(path, read_only=True, wait_s=wait_s)
-    try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "articles" not in tables:
-            return empty
-        urls, ids = set(), set()
-        for url, canonical, article_id in con.execute(
-                "SELECT url, canonical_url, article_id FROM articles").fetchall():
-            urls.update(u for u in (url, canonical) if u)
-            ids.add(article_id)
-        states = []
-        if "feed_state" in tables:
-            cur = con.execute("SELECT feed_url, etag, last_modified, strftime(last_polled_at AT TIME ZONE 'UTC', "
-                              "'%Y-%m-%dT%H:%M:%S+00:00'), last_status, consecutive_failures, entries_seen "
-                              "FROM feed_state")
-            states = cur.fetchall()
-        members = con.execute(
-            "SELECT article_id, body, strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00') "
-            "AS published_at, agency, story_id, story_agency FROM articles "
-            "ORDER BY published_at DESC LIMIT ?", [seed_limit]).fetchall()
-        cols = ["article_id", "body", "published_at", "agency", "story_id", "story_agency"]
-        return {"urls": frozenset(urls), "article_ids": frozenset(ids), "feed_states": states,
-                "members": [dict(zip(cols, m)) for m in members]}
-    finally:
-        con.close()

@@ -46,13 +46,6 @@ class MinHasher:
         return (permuted & _MAX32).min(axis=0).astype(np.uint32)
 
 
-def band_keys(signature: np.ndarray, bands: int) -> list:
-    """One key per LSH band; two texts share a key when all rows of that band agree."""
-    rows = len(signature) // bands
-    view = signature[: rows * bands].reshape(bands, rows)
-    return [f"{i:02d}:{zlib.crc32(view[i].tobytes()):08x}" for i in range(bands)]
-
-
 def similarity(sig_a: np.ndarray, sig_b: np.ndarray, size_a: int, size_b: int) -> tuple:
     """(estimated Jaccard, estimated containment of the smaller text in the larger)."""
     jaccard = float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
@@ -62,3 +55,14 @@ def similarity(sig_a: np.ndarray, sig_b: np.ndarray, size_a: int, size_b: int) -
     # |A n B| = J (|A| + |B|) / (1 + J)
     overlap = jaccard * (size_a + size_b) / (1.0 + jaccard)
     return jaccard, min(1.0, overlap / small)
+
+
+def band_ints(signature: bytes | np.ndarray, bands: int) -> list:
+    """LSH band keys as ints (band number << 32 | crc32 of the band): what the story index stores.
+
+    Smaller than strings in a big index, and they fit a BIGINT / INT64 column.
+    """
+    sig = np.frombuffer(signature, dtype=np.uint32) if isinstance(signature, (bytes, bytearray)) else signature
+    rows = len(sig) // bands
+    view = sig[: rows * bands].reshape(bands, rows)
+    return [(i << 32) | zlib.crc32(view[i].tobytes()) for i in range(bands)]

@@ -81,7 +81,7 @@ class PollPlan:
 
     run_id: str
     specs: tuple
-    states: tuple = ()  # FeedState rows read from the warehouse
+    states: tuple = ()  # FeedState rows: only for the local live service, which runs in the launcher
     poll_interval_s: typing.Optional[float] = None  # --poll-interval (else the feeds file, else default)
     duration_s: typing.Optional[float] = None
     max_polls: typing.Optional[int] = None
@@ -264,11 +264,12 @@ class PollFeedFn(beam.DoFn, RestrictionProvider):
     needs the run's settings and plan, which a provider fixed at class definition would not have.
     """
 
-    def __init__(self, settings: Settings, plan: PollPlan):
+    def __init__(self, settings: Settings, plan: PollPlan, lookup=None):
         from transforms.read_feeds import FetchAndParseFeed
 
         self._settings = settings
         self._plan = plan
+        self._lookup = lookup  # the warehouse's feed_state, read on the worker, not in the launcher
         self._states = None  # feed url -> stored FeedState, built on first use
         self._reader = FetchAndParseFeed(settings)
 
@@ -277,6 +278,9 @@ class PollFeedFn(beam.DoFn, RestrictionProvider):
         spec, max_polls = element
         if self._states is None:
             self._states = {s.feed_url: s for s in self._plan.states}
+            if self._lookup is not None:
+                # One batched query for the run's feeds, the first time a worker needs one.
+                self._states.update(self._lookup.feed_states(s.url for s in self._plan.specs))
         track = new_track(spec, self._states.get(spec.url), self._settings, self._plan.poll_interval_s, time.time())
         return PollRange(0, max_polls or UNBOUNDED_POLLS, track)
 
@@ -348,16 +352,17 @@ class SplitPollResults(beam.DoFn):
 class PollFeeds(beam.PTransform):
     """FeedSpec rows in; {'entries', 'dead_letters', 'feed_state', 'ticks'} out, for as long as the plan says."""
 
-    def __init__(self, settings: Settings, plan: PollPlan):
+    def __init__(self, settings: Settings, plan: PollPlan, lookup=None):
         super().__init__()
         self._settings = settings
         self._plan = plan
+        self._lookup = lookup
 
     def expand(self, specs):
         max_polls = self._plan.max_polls
         polled = (specs
                   | "Pair Poll Limit" >> beam.Map(lambda spec: (spec, max_polls))
-                  | "Poll Feed Loop" >> beam.ParDo(PollFeedFn(self._settings, self._plan)))
+                  | "Poll Feed Loop" >> beam.ParDo(PollFeedFn(self._settings, self._plan, self._lookup)))
         split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
             STATE, DEAD, TICKS, main="entries")
         return {"entries": split["entries"], DEAD: split[DEAD], STATE: split[STATE], TICKS: split[TICKS]}
@@ -455,26 +460,25 @@ class _LinkSet:
 LINKS_KEY = "links"
 
 
-def expand_streaming(specs, settings: Settings, source, known_urls=None) -> dict:
+def expand_streaming(specs, settings: Settings, source, lookup=None) -> dict:
     """The body of ReadFeeds when the pipeline streams: poll (or Pub/Sub), drop known and repeated links."""
     from apache_beam.transforms.window import FixedWindows, GlobalWindows
 
-    from transforms.read_feeds import DropKnownEntries
+    from transforms.beam_lookups import DropStoredEntries
 
     if isinstance(source, PollPlan) and source.live_endpoint:
         from transforms.live_poll import ReadLivePolls
 
         read = specs.pipeline | "Poll Feeds" >> ReadLivePolls(source.live_endpoint)
     elif isinstance(source, PollPlan):
-        read = specs | "Poll Feeds" >> PollFeeds(settings, source)
+        read = specs | "Poll Feeds" >> PollFeeds(settings, source, lookup)
     else:
         from pipeline.pubsub import ReadEntriesFromPubSub
 
         read = specs.pipeline | "Read Entry Messages" >> ReadEntriesFromPubSub(source)
     entries = read["entries"]
-    if known_urls is not None:
-        entries = entries | "Drop Known Entries" >> beam.ParDo(
-            DropKnownEntries(), known_urls=beam.pvalue.AsSingleton(known_urls))
+    if lookup is not None:
+        entries = entries | "Drop Known Entries" >> beam.ParDo(DropStoredEntries(lookup))
     # Micro-batches of arrival for the shuffles downstream (links, hosts): fixed windows of poll
     # (or, for Pub/Sub, arrival) time. Processing-time triggers would suit Pub/Sub better, but the
     # FnApiRunner has none and the local Pub/Sub reader holds processing time while a pull waits.

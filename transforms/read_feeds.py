@@ -133,16 +133,6 @@ def _failed_state(url, previous, polled_at, status):
     )
 
 
-class DropKnownEntries(beam.DoFn):
-    """Skips entries whose link is already an article in the warehouse, so reruns fetch nothing twice."""
-
-    def process(self, entry, known_urls):
-        if entry.url in known_urls or canonical_url(entry.url) in known_urls:
-            skipped(STAGE, "already_stored")
-            return
-        yield entry
-
-
 def keep_first_entry(keyed):
     """One entry per link: an article listed in two feeds, or a repeated guid, is fetched once."""
     _, entries = keyed
@@ -155,11 +145,11 @@ def keep_first_entry(keyed):
 class ReadFeeds(beam.PTransform):
     """Feed specs in; FeedEntry rows out, plus 'dead_letters' and 'feed_state' outputs."""
 
-    def __init__(self, settings: Settings, feed_states=None, known_urls=None, source=None):
+    def __init__(self, settings: Settings, lookup=None, source=None):
         super().__init__()
         self._settings = settings
-        self._feed_states = feed_states
-        self._known_urls = known_urls
+        # The warehouse's batched look-ups (feed state, links already stored); None: a fresh start.
+        self._lookup = lookup
         # Streaming: a poll_feeds.PollPlan (poll forever) or a pubsub.PubSubSource; None polls once.
         self._source = source
 
@@ -167,17 +157,21 @@ class ReadFeeds(beam.PTransform):
         if self._source is not None:
             from transforms.poll_feeds import expand_streaming
 
-            return expand_streaming(specs, self._settings, self._source, self._known_urls)
-        states = beam.pvalue.AsDict(self._feed_states) if self._feed_states is not None else None
+            return expand_streaming(specs, self._settings, self._source, self._lookup)
+        from transforms.beam_lookups import DropStoredEntries, LookUpFeedStates
+
+        states = None
+        if self._lookup is not None:
+            stored = specs | "Look Up Feed States" >> beam.ParDo(LookUpFeedStates(self._lookup))
+            states = beam.pvalue.AsDict(stored)
         by_host = (specs
                    | "Key Feeds By Host" >> beam.Map(lambda s: (host_of(s.url), s))
                    | "Group Feeds By Host" >> beam.GroupByKey())
         read = guarded_pardo(by_host, "Fetch And Parse Feeds", STAGE, FetchFeedsOfHost(self._settings),
                              states=states, main="entries", extra=(STATE,))
         entries = read["entries"]
-        if self._known_urls is not None:
-            entries = entries | "Drop Known Entries" >> beam.ParDo(
-                DropKnownEntries(), known_urls=beam.pvalue.AsSingleton(self._known_urls))
+        if self._lookup is not None:
+            entries = entries | "Drop Known Entries" >> beam.ParDo(DropStoredEntries(self._lookup))
         unique = (entries
                   | "Key By Link" >> beam.Map(lambda e: (canonical_url(e.url), e))
                   | "Group By Link" >> beam.GroupByKey()

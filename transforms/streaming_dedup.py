@@ -39,10 +39,9 @@ from __future__ import annotations
 
 import collections
 import pickle
-import zlib
 
 import apache_beam as beam
-import numpy as np
+from apache_beam import pvalue
 from apache_beam.coders import BytesCoder, VarIntCoder
 from apache_beam.transforms import userstate
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
@@ -50,21 +49,14 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from pipeline.settings import DedupSettings, Settings
 from schemas.types import Article
 from transforms.common import counter, iso, skipped, utc_now
-from transforms.deduplicate import (STAGE, DropStoredArticles, Member, SignArticle, _order, _ts, is_same_story, sign,
-                                    story_agency)
+from transforms.deduplicate import INDEX, STAGE, SignArticle
+from transforms.minhash import band_ints  # noqa: F401 - also imported from here by older code
 from transforms.shared_cache import new_scope, shared
+from transforms.stories import Member, event_ts, index_row, is_same_story, order_key, sign, story_agency
 
 INDEX_KEY = "stories"
 INDEX_STATS = "index_stats"  # optional output: the index's size after each article (tests, diagnostics)
 _RECORD = 2  # record format version, first field of every pickled record (1: without arrival number)
-
-
-def band_ints(signature: bytes, bands: int) -> list:
-    """LSH band keys as ints (band number in the high bits): smaller than strings in a big index."""
-    sig = np.frombuffer(signature, dtype=np.uint32)
-    rows = len(sig) // bands
-    view = sig[: rows * bands].reshape(bands, rows)
-    return [(i << 32) | zlib.crc32(view[i].tobytes()) for i in range(bands)]
 
 
 class StoryIndex:
@@ -144,7 +136,7 @@ class StoryIndex:
                 candidates.add(found)
         matches = [m for m in (self.members[c][0] for c in candidates) if is_same_story(member, m, self.dedup)]
         if matches:
-            story_id = min(matches, key=_order).story_id
+            story_id = min(matches, key=order_key).story_id
             duplicate_of = story_id
         else:
             story_id, duplicate_of = member.article_id, None
@@ -195,15 +187,17 @@ class StoryIndex:
 class AssignStories(beam.DoFn):
     """Keyed (INDEX_KEY, (article, member)) in; Article rows with story id, duplicate_of and story agency out.
 
-    `stored` (side input, list of Member) seeds an empty index with the warehouse's recent
-    articles, so a restarted stream keeps the stories it had.
+    `lookup` seeds an empty index with the stored story_index rows within one horizon of the
+    newest stored article (signatures as stored, never re-computed), so a restarted stream keeps
+    the stories it had. Every article's own story_index row leaves on the INDEX output.
     """
 
     LOG = userstate.BagStateSpec("index_log", BytesCoder())
     VERSION = userstate.ReadModifyWriteStateSpec("index_version", VarIntCoder())
 
-    def __init__(self, settings: Settings, report_index: bool = False):
+    def __init__(self, settings: Settings, lookup=None, report_index: bool = False):
         self._settings = settings
+        self._lookup = lookup
         self._report_index = report_index
         self._scope = new_scope()
         self._cache: dict = {}
@@ -214,7 +208,7 @@ class AssignStories(beam.DoFn):
         # by anyone else (another worker, a retried bundle).
         self._cache = shared(self._scope, "index", dict)
 
-    def _index(self, key, log, version, stored):
+    def _index(self, key, log, version):
         current = version.read() or 0
         cached = self._cache.get(key)
         if cached is not None and cached[0] == current:
@@ -222,9 +216,10 @@ class AssignStories(beam.DoFn):
         dedup = self._settings.dedup
         if current == 0:
             index = StoryIndex(dedup)
-            for member in stored or ():
+            for member, content_hash in (self._lookup.recent_index() if self._lookup is not None else ()):
                 if member.article_id not in index.members:
-                    index.add(member, None)
+                    index.add(member, content_hash)
+            counter(STAGE, "index_seeded").inc(len(index.members))
             index.prune(force=True)
             for raw in index.live_records():
                 log.add(raw)
@@ -234,10 +229,9 @@ class AssignStories(beam.DoFn):
             index = StoryIndex.from_records(log.read(), dedup)
         return current, index
 
-    def process(self, keyed, stored, log=beam.DoFn.StateParam(LOG),
-                version=beam.DoFn.StateParam(VERSION)):
+    def process(self, keyed, log=beam.DoFn.StateParam(LOG), version=beam.DoFn.StateParam(VERSION)):
         key, (article, member) = keyed
-        current, index = self._index(key, log, version, stored)
+        current, index = self._index(key, log, version)
         outcome = index.assign(member, article.content_hash)
         if outcome is None:
             # The same canonical URL again (a redelivered message, a link listed twice).
@@ -270,28 +264,32 @@ class AssignStories(beam.DoFn):
             article._replace(story_id=story_id, duplicate_of=duplicate_of, story_agency=agency,
                              ingested_at=iso(utc_now()), pipeline_version=self._settings.pipeline_version),
             member.published_ts)
+        yield pvalue.TaggedOutput(INDEX, TimestampedValue(
+            index_row(joined, article.content_hash, story_id, agency, self._settings.dedup.bands),
+            member.published_ts))
 
 
 class SignForIndex(SignArticle):
     """Article -> (INDEX_KEY, (article, Member)), stamped with its event time (published_at, else fetched_at)."""
 
     def process(self, article):
-        member = sign(self._hasher, self._dedup, article.article_id, article.body, _ts(article), article.agency)
+        member = sign(self._hasher, self._dedup, article.article_id, article.body, event_ts(article),
+                      article.agency)
         yield TimestampedValue((INDEX_KEY, (article, member)), member.published_ts)
 
 
-def expand_streaming(drafts, settings: Settings, stored_ids=None, stored_members=None):
+def expand_streaming(drafts, settings: Settings, lookup=None) -> dict:
     """The body of Deduplicate when the pipeline streams (called from Deduplicate.expand)."""
+    from transforms.beam_lookups import DropStoredArticles
+
     articles = drafts | "Take Articles" >> beam.Map(lambda d: d.article).with_output_types(Article)
-    if stored_ids is not None:
-        articles = articles | "Drop Stored Articles" >> beam.ParDo(
-            DropStoredArticles(), beam.pvalue.AsSingleton(stored_ids))
+    if lookup is not None:
+        articles = articles | "Drop Stored Articles" >> beam.ParDo(DropStoredArticles(lookup))
     signed = (articles
               | "Sign Articles" >> beam.ParDo(SignForIndex(settings.dedup))
               # The index lives in the global window: a story spans any fixed window of arrival.
               | "Window Index" >> beam.WindowInto(GlobalWindows()))
-    if stored_members is None:
-        stored_members = drafts.pipeline | "No Stored Members" >> beam.Create([])
-    return (signed
-            | "Assign Stories" >> beam.ParDo(AssignStories(settings), beam.pvalue.AsList(stored_members))
-            .with_output_types(Article))
+    out = (signed
+           | "Assign Stories" >> beam.ParDo(AssignStories(settings, lookup))
+           .with_output_types(Article).with_outputs(INDEX, main="articles"))
+    return {"articles": out["articles"], INDEX: out[INDEX]}

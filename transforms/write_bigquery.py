@@ -146,7 +146,7 @@ class ToJsonRows(beam.DoFn):
 def _to_rows(tables: dict, label_prefix: str = "") -> tuple:
     """{table: declared rows} -> {table: JSON rows}; rejected article/feed rows join the dead letters."""
     rows, extra_dead = {}, []
-    for table in ("articles", "feed_state"):
+    for table in ("articles", "feed_state", "story_index"):
         if table in tables:
             out = tables[table] | f"{label_prefix}To Rows {LABELS[table]}" >> beam.ParDo(
                 ToJsonRows(table)).with_outputs(DEAD, main=ROWS)
@@ -207,7 +207,7 @@ class WriteBigQueryBatch(beam.PTransform):
         rows = _to_rows(tables)
         test_client = bigquery_store.beam_test_client(self._target.project, self._endpoint)
         load_jobs, copy_jobs = [], []
-        for table in ("articles", "dead_letters", "feed_state"):
+        for table in rows:
             result = rows[table] | f"Load {LABELS[table]}" >> WriteToBigQuery(
                 table=self._target.beam_ref(self._staging[table]),
                 schema={"fields": bigquery_store.schema_fields(table)},
@@ -349,7 +349,7 @@ class WriteBigQueryStreaming(beam.PTransform):
         ttl_s = self._settings.dedup.horizon_hours * 3600
         test_client = bigquery_store.beam_test_client(self._target.project, self._endpoint, self._reject)
         firsts = {}
-        for table in ("articles", "dead_letters"):
+        for table in ("articles", "dead_letters", "story_index"):
             if table not in tables:
                 continue
             key = TABLES[table][1]
@@ -366,6 +366,12 @@ class WriteBigQueryStreaming(beam.PTransform):
                             test_client)
         _ = dead.failed_rows_with_errors | "Unwritable Dead Letters" >> beam.Map(
             lambda failed: counter(STAGE, "dead_letters_unwritable").inc())
+        if "story_index" in rows:
+            index = self._insert(rows["story_index"], "Insert Story Index", "story_index",
+                                 RetryStrategy.RETRY_ON_TRANSIENT_ERROR, test_client)
+            # An index row BigQuery refuses only costs a future copy its match; count it.
+            _ = index.failed_rows_with_errors | "Unwritable Story Index" >> beam.Map(
+                lambda failed: counter(STAGE, "story_index_unwritable").inc())
         if "feed_state" in tables:
             _ = (tables["feed_state"]
                  # One MERGE per feed_state_window_s of processing time, and a last one when the
@@ -385,8 +391,8 @@ class WriteBigQueryStreaming(beam.PTransform):
 class WriteBigQuery(beam.PTransform):
     """The BigQuery sink of WriteWarehouse: batch (FILE_LOADS + MERGE) or streaming (STREAMING_INSERTS).
 
-    `prepare()` must run at graph construction (the builder does it): it creates the dataset,
-    tables and view if missing and, for batch, this run's staging tables.
+    pipeline/prepare.py creates the dataset, tables and view if missing and, for batch, this
+    run's staging tables, before the graph is built.
     """
 
     def __init__(self, target, settings: Settings, *, streaming: bool = False, staging: dict | None = None,
@@ -409,42 +415,3 @@ class WriteBigQuery(beam.PTransform):
 def new_run_id() -> str:
     """A short id naming this run's staging tables."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S") + "_" + uuid.uuid4().hex[:8]
-
-
-def bigquery_sink(options, settings: Settings):
-    """(sink transform, stored state) for --warehouse bigquery:PROJECT.DATASET, chosen by the builder.
-
-    Runs at graph construction: creates the dataset, tables and view if missing, reads the state a
-    rerun needs (stored links, ids, feed state, recent stories) and, for batch, creates this run's
-    staging tables (they expire after 7 days if the run dies before its MERGE).
-    """
-    import tempfile
-
-    from apache_beam.options.pipeline_options import GoogleCloudOptions, StandardOptions
-
-    from pipeline.feeds_config import ConfigError
-    from pipeline.options import WiredeskOptions
-    from transforms import bigquery_store
-
-    try:
-        target = bigquery_store.parse_target(options.view_as(WiredeskOptions).warehouse)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    streaming = bool(options.view_as(StandardOptions).streaming)
-    endpoint = bigquery_store.emulator_endpoint()
-    gcp = options.view_as(GoogleCloudOptions)
-    temp_location = None
-    if endpoint is not None:
-        # The emulator reads load files from this machine's disk.
-        temp = gcp.temp_location
-        temp_location = temp if temp and "://" not in temp else tempfile.mkdtemp(prefix="wiredesk-bq-load-")
-    bq = bigquery_store.client(target.project, endpoint)
-    try:
-        bigquery_store.ensure_schema(bq, target)
-        state = bigquery_store.read_state(bq, target, settings.dedup.seed_max_articles)
-        staging = None if streaming else bigquery_store.create_staging(bq, target, new_run_id())
-    finally:
-        bq.close()
-    sink = WriteBigQuery(target, settings, streaming=streaming, staging=staging, endpoint=endpoint,
-                         temp_location=temp_location)
-    return sink, state

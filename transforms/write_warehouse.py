@@ -14,7 +14,8 @@ from transforms.common import counter, dead_letter
 
 STAGE = "write"
 WRITER_KEY = "warehouse"
-LABELS = {"articles": "Articles", "dead_letters": "Dead Letters", "feed_state": "Feed State"}
+LABELS = {"articles": "Articles", "dead_letters": "Dead Letters", "feed_state": "Feed State",
+          "story_index": "Story Index"}
 
 
 class WriteDuckDBBatch(beam.DoFn):

@@ -32,10 +32,11 @@ def main(argv: list | None = None):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.builder import build_pipeline
+    from pipeline.prepare import prepare
 
     options = PipelineOptions(normalise(list(sys.argv[1:] if argv is None else argv)), save_main_session=False)
-    # The launcher only submits the job; the Flex Template service watches it.
-    return build_pipeline(options).run()
+    # The launcher prepares the warehouse and submits the job; the Flex Template service watches it.
+    return build_pipeline(options, prepare(options)).run()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,28 @@ resource "google_bigquery_table" "feed_state" {
   deletion_protection = var.deletion_protection
 }
 
+resource "google_bigquery_table" "story_index" {
+  dataset_id          = google_bigquery_dataset.wiredesk.dataset_id
+  table_id            = "story_index"
+  description         = "What story matching needs of one stored article, computed once when it is written."
+  schema              = file("${local.schema_dir}/story_index.json")
+  clustering          = ["story_id"]
+  deletion_protection = var.deletion_protection
+
+  time_partitioning {
+    type  = "DAY"
+    field = "published_at"
+  }
+}
+
+resource "google_bigquery_table" "warehouse_meta" {
+  dataset_id          = google_bigquery_dataset.wiredesk.dataset_id
+  table_id            = "warehouse_meta"
+  description         = "Settings of this warehouse, such as its schema_version."
+  schema              = file("${local.schema_dir}/warehouse_meta.json")
+  deletion_protection = var.deletion_protection
+}
+
 resource "google_bigquery_table" "stories" {
   dataset_id          = google_bigquery_dataset.wiredesk.dataset_id
   table_id            = "stories"

@@ -7,10 +7,11 @@ import duckdb
 import pytest
 
 from schemas.declare import KINDS
-from schemas.types import ARTICLE, TABLES, Article, DeadLetter, Evidence, FeedState
+from schemas.types import ARTICLE, TABLES, Article, DeadLetter, Evidence, FeedState, StoryIndexRow
 from schemas.warehouse import BIGQUERY_DIR, bigquery_schema, duckdb_statements
 
-BEAM_TYPES = {"articles": Article, "dead_letters": DeadLetter, "feed_state": FeedState}
+BEAM_TYPES = {"articles": Article, "dead_letters": DeadLetter, "feed_state": FeedState,
+              "story_index": StoryIndexRow}
 REQUIRED_ARTICLE_COLUMNS = [
     "article_id", "url", "canonical_url", "feed_url", "outlet", "title", "description", "authors", "section",
     "tags", "language", "body", "word_count", "published_at", "published_at_source", "fetched_at", "agency",

@@ -60,7 +60,7 @@ def _streaming_pipeline():
 
 def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_horizon_starts_another():
     with _streaming_pipeline() as p:
-        out = (p | _stream() | Deduplicate(Settings(), streaming=True)
+        out = ((p | _stream() | Deduplicate(Settings(), streaming=True))["articles"]
                | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency)))
         assert_that(out, equal_to([("a", "a", None, "PTI"), ("e", "e", None, None), ("b", "a", "a", "PTI"),
                                    ("c", "a", "a", "PTI"), ("z", "z", None, None)]))
@@ -76,12 +76,11 @@ def _no_arrival_floor() -> Settings:
 def test_state_of_expired_entries_is_gone_after_the_horizon():
     settings = _no_arrival_floor()
     with _streaming_pipeline() as p:
-        stored = p | "No Stored" >> beam.Create([])
         out = (p | _stream()
                | beam.Map(lambda d: d.article)
                | beam.ParDo(SignForIndex(settings.dedup))
                | beam.WindowInto(GlobalWindows())
-               | beam.ParDo(AssignStories(settings, report_index=True), beam.pvalue.AsList(stored))
+               | beam.ParDo(AssignStories(settings, report_index=True))
                .with_outputs(INDEX_STATS, main="articles"))
         stats = out[INDEX_STATS] | beam.Map(
             lambda s: (s["article_id"], s["members"], s["stories"], s["hashes"], s["expired"]))

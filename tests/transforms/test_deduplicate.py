@@ -7,8 +7,11 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.settings import Settings
 from schemas.types import Article, Draft
 from transforms.clean_articles import content_hash
-from transforms.deduplicate import Deduplicate, Member, stored_member, story_agency
-from transforms.minhash import MinHasher, band_keys, shingle_hashes, similarity
+from transforms import duckdb_store
+from transforms.deduplicate import Deduplicate, Member, sign, story_agency
+from transforms.duckdb_lookup import DuckDBLookup
+from transforms.warehouse_upgrade import upgrade_duckdb
+from transforms.minhash import MinHasher, band_ints, shingle_hashes, similarity
 
 WIRE = ("The central bank raised its policy rate by a quarter point on Tuesday, citing stubborn food prices "
         "and a weaker currency. Governor Meera Rao told reporters the committee voted five to one for the move. "
@@ -35,7 +38,7 @@ def test_minhash_estimates_jaccard_and_containment():
     true_j = len(set(a) & set(b)) / len(set(a) | set(b))
     assert abs(jaccard - true_j) < 0.1
     assert containment > 0.8  # an excerpt is contained in the full text
-    assert band_keys(sig_a, 32) == band_keys(hasher.signature(a), 32)  # stable
+    assert band_ints(sig_a, 32) == band_ints(hasher.signature(a), 32)  # stable
 
 
 def test_copies_share_the_earliest_story_id_and_strangers_do_not():
@@ -47,7 +50,7 @@ def test_copies_share_the_earliest_story_id_and_strangers_do_not():
               draft("d", OTHER, "2026-03-05T10:05:00+00:00"),
               draft("a", WIRE, "2026-03-05T10:00:00+00:00", agency="PTI")]  # same canonical URL twice
     with TestPipeline() as p:
-        out = (p | beam.Create(drafts) | Deduplicate(Settings())
+        out = ((p | beam.Create(drafts) | Deduplicate(Settings()))["articles"]
                | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency)))
         assert_that(out, equal_to([("a", "a", None, "PTI"), ("b", "a", "a", "PTI"), ("c", "a", "a", "PTI"),
                                    ("d", "d", None, None)]))
@@ -57,24 +60,54 @@ def test_copies_beyond_the_horizon_start_a_new_story():
     settings = Settings()
     late = draft("z", WIRE, "2026-03-09T10:00:00+00:00")
     with TestPipeline() as p:
-        out = (p | beam.Create([draft("a", WIRE, "2026-03-05T10:00:00+00:00"), late]) | Deduplicate(settings)
-               | beam.Map(lambda a: (a.article_id, a.story_id)))
+        out = ((p | beam.Create([draft("a", WIRE, "2026-03-05T10:00:00+00:00"), late]) | Deduplicate(settings))
+               ["articles"] | beam.Map(lambda a: (a.article_id, a.story_id)))
         assert_that(out, equal_to([("a", "a"), ("z", "z")]))
 
 
-def test_rerun_keeps_the_stored_story_id_and_skips_stored_articles():
+def _stored_warehouse(path, settings, rows):
+    """A DuckDB warehouse holding these articles, upgraded in place: story_index signed from the bodies."""
+    con = duckdb_store.connect(path)
+    try:
+        duckdb_store.ensure_schema(con)
+        duckdb_store.write_batch(con, {"articles": rows})
+    finally:
+        con.close()
+    return upgrade_duckdb(str(path), settings, say=lambda line: None)
+
+
+def test_rerun_keeps_the_stored_story_id_and_skips_stored_articles(tmp_path):
     settings = Settings()
-    hasher = MinHasher(settings.dedup.num_perm)
-    stored = stored_member({"article_id": "old", "body": WIRE, "published_at": "2026-03-05T09:00:00+00:00",
-                            "agency": "IANS", "story_id": "old", "story_agency": "IANS"}, hasher, settings.dedup)
+    warehouse = tmp_path / "w.duckdb"
+    old = draft("old", WIRE, "2026-03-05T09:00:00+00:00", agency="IANS").article._replace(
+        story_id="old", story_agency="IANS")
+    gone = draft("gone", OTHER, "2026-03-05T08:00:00+00:00").article._replace(story_id="gone")
+    assert _stored_warehouse(warehouse, settings, [old, gone])["signed"] == 2
+    lookup = DuckDBLookup(str(warehouse), settings)
     with TestPipeline() as p:
-        ids = p | "Ids" >> beam.Create([frozenset({"old", "gone"})])
-        members = p | "Members" >> beam.Create([stored])
         out = (p | beam.Create([draft("new", WIRE, "2026-03-05T11:00:00+00:00"),
                                 draft("gone", OTHER, "2026-03-05T11:00:00+00:00")])
-               | Deduplicate(settings, ids, members)
-               | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency)))
-        assert_that(out, equal_to([("new", "old", "old", "IANS")]))
+               | Deduplicate(settings, lookup))
+        rows = out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency))
+        assert_that(rows, equal_to([("new", "old", "old", "IANS")]))
+        index = out["story_index"] | "Index" >> beam.Map(lambda r: (r.article_id, r.story_id, r.story_agency,
+                                                                     len(r.bands), len(r.signature)))
+        assert_that(index, equal_to([("new", "old", "IANS", 32, 512)]), label="index rows")
+
+
+def test_a_copy_beyond_the_horizon_of_every_stored_article_starts_its_own_story(tmp_path):
+    settings = Settings()
+    warehouse = tmp_path / "w.duckdb"
+    old = draft("old", WIRE, "2026-03-01T09:00:00+00:00").article._replace(story_id="old")
+    _stored_warehouse(warehouse, settings, [old])
+    lookup = DuckDBLookup(str(warehouse), settings)
+    # The look-up reads only one horizon around the new article: the old copy is not even a candidate.
+    member = sign(MinHasher(settings.dedup.num_perm), settings.dedup, "new", WIRE, 1772960400.0, None)
+    assert lookup.story_candidates(band_ints(member.signature, 32), member.published_ts - 72 * 3600,
+                                   member.published_ts + 72 * 3600) == []
+    with TestPipeline() as p:
+        out = (p | beam.Create([draft("new", WIRE, "2026-03-08T09:00:00+00:00")]) | Deduplicate(settings, lookup))
+        assert_that(out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id)), equal_to([("new", "new")]))
 
 
 def test_story_agency_prefers_a_named_wire_over_generic_agencies():

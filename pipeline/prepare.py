@@ -1,0 +1,189 @@
+"""prepare: every side effect a run needs before its graph exists, gathered into RunInputs.
+
+It reads the configuration files, brings the warehouse to the current schema (creating tables,
+back-filling the story index of an older warehouse), creates BigQuery's per-run staging tables
+and, for a local stream, starts the live poll service. It reads no stored articles: the graph
+asks the warehouse about this run's own keys while it runs (transforms/beam_lookups.py), so
+nothing stored travels through the launcher or the job graph. A dry run (--dry_run) touches
+nothing at all: it only names what a real run would create.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+import uuid
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+
+from pipeline.feeds_config import ConfigError, parse_duration, resolve_feeds
+from pipeline.options import WiredeskOptions
+from pipeline.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class BigQuerySink:
+    """Where and how a run writes to BigQuery: decided here, wired by the builder."""
+
+    target: typing.Any  # bigquery_store.Target
+    endpoint: typing.Optional[str]  # the emulator's, or None for BigQuery itself
+    temp_location: typing.Optional[str]
+    staging: typing.Optional[dict]  # batch: {table: this run's staging table}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInputs:
+    """What a graph needs from outside it; build_pipeline(options, inputs) only wires these."""
+
+    settings: Settings
+    specs: tuple
+    registry_data: typing.Any
+    warehouse: str
+    lookup: typing.Any  # DuckDBLookup or BigQueryLookup: batched look-ups made while the graph runs
+    bigquery: typing.Optional[BigQuerySink] = None
+    source: typing.Any = None  # streaming: a PollPlan or a PubSubSource
+    dry_run: bool = False
+    upgrade: typing.Optional[dict] = None  # what the warehouse upgrade did, if it ran
+
+
+def settings_from_options(options: PipelineOptions, base: Settings | None = None) -> Settings:
+    """The config object with the command line's overrides applied."""
+    wopts = options.view_as(WiredeskOptions)
+    settings = base or Settings()
+    changes = {"proxy": wopts.proxy, "allow_private_networks": bool(wopts.allow_private_networks),
+               "respect_robots": not wopts.ignore_robots}
+    if wopts.min_host_gap is not None:
+        changes["min_host_gap_s"] = wopts.min_host_gap
+    return settings.with_fetch(**changes)
+
+
+def warehouse_path(value: str) -> str:
+    """The DuckDB file named by --warehouse, or a ConfigError saying what is accepted."""
+    if not value:
+        raise ConfigError("--warehouse: empty value; give a path like wiredesk.duckdb")
+    if "://" in value:
+        raise ConfigError(f"--warehouse {value!r}: expected a DuckDB file path such as wiredesk.duckdb "
+                          "or bigquery:PROJECT.DATASET")
+    return value
+
+
+def is_dry_run(options: PipelineOptions) -> bool:
+    return bool(options.view_as(TestOptions).dry_run)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def prepare(options: PipelineOptions, settings: Settings | None = None, say=_say) -> RunInputs:
+    """Read the configuration, prepare the warehouse and local services; returns RunInputs."""
+    from transforms.agency_registry import load_registry_data
+    from transforms.bigquery_store import is_bigquery
+
+    wopts = options.view_as(WiredeskOptions)
+    settings = settings_from_options(options, settings)
+    streaming = bool(options.view_as(StandardOptions).streaming)
+    dry_run = is_dry_run(options)
+    if wopts.source == "pubsub" and not streaming:
+        raise ConfigError("--source pubsub needs --streaming")
+    specs = tuple(resolve_feeds(wopts.feeds or [])) if wopts.source == "poll" else ()
+    registry_data = load_registry_data(wopts.agency_registry)
+    warehouse = wopts.warehouse
+    upgrade, sink = None, None
+    if is_bigquery(warehouse):
+        sink, lookup, upgrade = _prepare_bigquery(options, settings, streaming, dry_run, say)
+    else:
+        from transforms.duckdb_lookup import DuckDBLookup
+        from transforms.warehouse_upgrade import upgrade_duckdb
+
+        path = warehouse_path(warehouse)
+        if not dry_run:
+            upgrade = upgrade_duckdb(path, settings, say)
+        lookup = DuckDBLookup(path, settings)
+    source = _stream_source(options, settings, specs, lookup) if streaming else None
+    return RunInputs(settings=settings, specs=specs, registry_data=registry_data, warehouse=warehouse,
+                     lookup=lookup, bigquery=sink, source=source, dry_run=dry_run, upgrade=upgrade)
+
+
+def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
+    import tempfile
+
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    from schemas.bigquery_ddl import staging_table
+    from schemas.types import TABLES
+    from transforms import bigquery_store
+    from transforms.bigquery_lookup import BigQueryLookup
+    from transforms.warehouse_upgrade import upgrade_bigquery
+    from transforms.write_bigquery import new_run_id
+
+    try:
+        target = bigquery_store.parse_target(options.view_as(WiredeskOptions).warehouse)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    endpoint = None if dry_run else bigquery_store.emulator_endpoint()
+    temp_location = None
+    if endpoint is not None:
+        # The emulator reads load files from this machine's disk.
+        temp = options.view_as(GoogleCloudOptions).temp_location
+        temp_location = temp if temp and "://" not in temp else tempfile.mkdtemp(prefix="wiredesk-bq-load-")
+    staging, upgrade = None, None
+    run_id = new_run_id()
+    if dry_run:
+        staging = None if streaming else {t: staging_table(t, run_id) for t in TABLES}
+    else:
+        bq = bigquery_store.client(target.project, endpoint)
+        try:
+            bigquery_store.ensure_schema(bq, target)
+            upgrade = upgrade_bigquery(bq, target, settings, say)
+            # Staging tables expire after 7 days by themselves if the run dies before its MERGE.
+            staging = None if streaming else bigquery_store.create_staging(bq, target, run_id)
+        finally:
+            bq.close()
+    sink = BigQuerySink(target=target, endpoint=endpoint, temp_location=temp_location, staging=staging)
+    return sink, BigQueryLookup(target, settings, endpoint), upgrade
+
+
+def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, lookup):
+    """What a --streaming run reads: a PollPlan (poll the feeds) or a PubSubSource."""
+    from transforms.poll_feeds import PollPlan
+
+    wopts = options.view_as(WiredeskOptions)
+    if wopts.source == "pubsub":
+        from pipeline.pubsub import PubSubSource, check_subscription
+
+        runner = (options.view_as(StandardOptions).runner or "")
+        runner = (runner if isinstance(runner, str) else type(runner).__name__).lower()
+        # Dataflow drops redelivered messages by id_label; the DirectRunner refuses id_label.
+        return PubSubSource(check_subscription(wopts.subscription or ""),
+                            id_label="entry_id" if "dataflow" in runner else None)
+    if wopts.max_polls is not None and wopts.max_polls < 1:
+        raise ConfigError(f"--max-polls: expected a positive number, got {wopts.max_polls}")
+    plan = PollPlan(
+        run_id=uuid.uuid4().hex,
+        specs=specs,
+        poll_interval_s=parse_duration(wopts.poll_interval, "--poll-interval") if wopts.poll_interval else None,
+        duration_s=parse_duration(wopts.duration, "--duration") if wopts.duration else None,
+        max_polls=wopts.max_polls,
+    )
+    if streams_live(options):
+        from transforms import live_poll
+
+        # The live service runs here, in this process, and resumes each feed from its stored state.
+        states = tuple(lookup.feed_states(s.url for s in specs).values())
+        plan = dataclasses.replace(plan, live_endpoint=live_poll.serve(settings, dataclasses.replace(
+            plan, states=states)))
+    return plan
+
+
+def streams_live(options: PipelineOptions) -> bool:
+    """True when a polling stream runs on Beam's local streaming runner (see transforms/live_poll.py).
+
+    The DirectRunner hands a pipeline with a TestStream to the BundleBasedDirectRunner. Every other
+    runner (Dataflow, or the FnApiRunner named on purpose) runs the polling SDF instead.
+    """
+    runner = options.view_as(StandardOptions).runner
+    name = (runner if isinstance(runner, str) else type(runner).__name__ if runner else "").lower()
+    return (bool(options.view_as(StandardOptions).streaming)
+            and options.view_as(WiredeskOptions).source == "poll"
+            and name in ("", "directrunner", "bundlebaseddirectrunner"))

@@ -1,0 +1,40 @@
+"""UTC instants and their one wire format, ISO-8601 with an explicit +00:00 offset (no Beam here)."""
+from __future__ import annotations
+
+import datetime as dt
+
+UTC = dt.timezone.utc
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    """ISO-8601 in UTC with an explicit +00:00 offset, the one wire format of instants."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; attach a zone first")
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text)
+
+
+def iso_of_ts(ts: float) -> str:
+    """A POSIX timestamp as the wire format."""
+    return dt.datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def ts_of(value) -> float | None:
+    """Seconds since the epoch of an ISO string or an aware datetime (None stays None)."""
+    if value is None:
+        return None
+    moment = parse_iso(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
