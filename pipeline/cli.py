@@ -167,10 +167,10 @@ def describe_job(pipeline, options, inputs) -> dict:
     job = getattr(result, "job", None)
     proto = job.proto_pipeline if job is not None else pipeline.to_runner_api()
     top = sorted({t.unique_name for t in proto.components.transforms.values()
-                  if t.unique_name and "/" not in t.unique_name})
+                  if t.unique_name and "/" not in t.unique_name and not t.unique_name.startswith("ref_")})
     gcp = options.view_as(GoogleCloudOptions)
     return {"runner": str(options.view_as(StandardOptions).runner), "project": gcp.project, "region": gcp.region,
-            "job_name": gcp.job_name, "streaming": bool(options.view_as(StandardOptions).streaming),
+            "job_name": gcp.job_name or "(named at submission)", "streaming": bool(options.view_as(StandardOptions).streaming),
             "feeds": len(inputs.specs), "warehouse": inputs.warehouse, "steps": top,
             "transforms": len(proto.components.transforms), "graph_bytes": proto.ByteSize()}
 

@@ -28,30 +28,20 @@ DRY_RUN = ["--runner", "DataflowRunner", "--dry_run=True", "--no_auth", "--proje
 
 @pytest.fixture
 def offline_bigquery(monkeypatch):
-    """Graph construction reads state from BigQuery; here it finds an empty warehouse, offline."""
-    from transforms import bigquery_store
-
-    class NoClient:
-        def close(self):
-            pass
-
+    """A dry run touches no warehouse at all: no emulator, no credentials, no network."""
     monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
-    monkeypatch.setattr(bigquery_store, "client", lambda *a, **k: NoClient())
-    monkeypatch.setattr(bigquery_store, "ensure_schema", lambda *a, **k: None)
-    monkeypatch.setattr(bigquery_store, "read_state", lambda *a, **k: {
-        "urls": frozenset(), "article_ids": frozenset(), "feed_states": [], "members": []})
-    monkeypatch.setattr(bigquery_store, "create_staging", lambda bq, target, run_id: {
-        t: bigquery_ddl.staging_table(t, run_id) for t in TABLES})
 
 
-def dry_run_job(extra=()):
+def dry_run_job(extra=(), warehouse=None):
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.dataflow.internal import apiclient
 
     from pipeline.builder import build_pipeline
+    from pipeline.prepare import prepare
 
-    options = PipelineOptions([*DRY_RUN, *extra])
-    result = build_pipeline(options).run()
+    argv = [*DRY_RUN, *extra] if warehouse is None else [*DRY_RUN[:-1], str(warehouse), *extra]
+    options = PipelineOptions(argv)
+    result = build_pipeline(options, prepare(options)).run()
     job = result.job
     env = apiclient.Environment([], options, "8", "gs://valid-bucket-name/tmp/pipeline.pb", job.proto_pipeline)
     return job, json.loads(_to_json(env.proto)), options
@@ -96,6 +86,58 @@ def test_dataflow_streaming_job_builds_offline(offline_bigquery):
     assert env["version"]["job_type"] == "FNAPI_STREAMING"
     names = {t.unique_name for t in job.proto_pipeline.components.transforms.values()}
     assert {"Write Warehouse/Stream/Insert Articles", "Write Warehouse/Stream/First Articles"} <= names
+
+
+# Dataflow refuses job requests of more than a few MB; the graph must stay far below, whatever is stored.
+MAX_GRAPH_BYTES = 1_000_000
+HISTORY_ARTICLES = 100_000
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """A DuckDB warehouse of a long-running deployment: 100k stored articles with their signatures."""
+    from benchmarks.history_warehouse import make_history
+
+    path = tmp_path_factory.mktemp("history") / "history.duckdb"
+    make_history(path, HISTORY_ARTICLES, feed_urls=["https://feeds.example.com/world.xml"])
+    return path
+
+
+def test_the_job_graph_is_the_same_size_over_100k_stored_articles_as_over_none(history, tmp_path,
+                                                                                offline_bigquery):
+    sizes = {}
+    for name, warehouse in (("empty", tmp_path / "empty.duckdb"), ("history", history)):
+        for mode in ("batch", "streaming"):
+            job, _, _ = dry_run_job(["--streaming"] if mode == "streaming" else [], warehouse=warehouse)
+            sizes[name, mode] = job.proto_pipeline.ByteSize()
+    for mode in ("batch", "streaming"):
+        assert sizes["history", mode] < MAX_GRAPH_BYTES
+        # Only the warehouse path differs between the two jobs (it is pickled into the look-ups).
+        assert abs(sizes["history", mode] - sizes["empty", mode]) < 300, sizes
+
+
+def test_the_dry_run_of_a_bigquery_job_stays_small(offline_bigquery):
+    for extra in ([], ["--streaming"]):
+        job, _, _ = dry_run_job(extra)
+        assert job.proto_pipeline.ByteSize() < MAX_GRAPH_BYTES
+
+
+@pytest.mark.parametrize("warehouse", ["history", "bigquery:my-project.wiredesk"])
+def test_wiredesk_run_dry_run_prints_the_job_and_its_graph_size(warehouse, history):
+    import os
+    import sys
+
+    target = str(history) if warehouse == "history" else warehouse
+    env = {k: v for k, v in os.environ.items() if k != "BIGQUERY_EMULATOR_HOST"}
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", *DRY_RUN[:-1], target],
+                         capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("wiredesk: dry run: nothing was submitted")
+    assert f"warehouse: {target}" in out.stdout and "Deduplicate" in out.stdout
+    size = re.fullmatch(r"job graph size: (\d+) bytes", lines[-1])
+    assert size and 10_000 < int(size.group(1)) < MAX_GRAPH_BYTES
+    assert "Traceback" not in out.stderr
 
 
 def test_setup_py_and_the_image_pin_the_same_beam():

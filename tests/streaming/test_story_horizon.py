@@ -66,6 +66,34 @@ def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_hor
                                    ("c", "a", "a", "PTI"), ("z", "z", None, None)]))
 
 
+def test_a_restarted_stream_seeds_its_index_from_the_stored_signatures(tmp_path):
+    from tests.transforms.test_deduplicate import _stored_warehouse
+    from transforms.duckdb_lookup import DuckDBLookup
+
+    settings = Settings()
+    warehouse = tmp_path / "w.duckdb"
+    # Last week's wire story, stored with its signature; an older one beyond the horizon of the newest.
+    stored = draft("stored", WIRE, at(-2), agency="PTI").article._replace(story_id="stored", story_agency="PTI")
+    ancient = draft("ancient", OTHER, at(-200)).article._replace(story_id="ancient")
+    _stored_warehouse(warehouse, settings, [stored, ancient])
+    lookup = DuckDBLookup(str(warehouse), settings)
+    assert [m.article_id for m, _ in lookup.recent_index()] == ["stored"]
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(T0.timestamp())
+              .add_elements([stamped("copy", copy_of(WIRE, 1), 1), stamped("again", copy_of(OTHER, 1), 1),
+                             stamped("stored", WIRE, -2, agency="PTI")])
+              .advance_watermark_to(T0.timestamp() + 10 * 3600)
+              .advance_watermark_to_infinity())
+    with _streaming_pipeline() as p:
+        out = p | stream | Deduplicate(settings, lookup, streaming=True)
+        rows = out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency))
+        # The stored article itself is skipped; the copy joins its stored story; OTHER's stored copy
+        # is past the horizon of the newest stored article, so it was not seeded.
+        assert_that(rows, equal_to([("copy", "stored", "stored", "PTI"), ("again", "again", None, None)]))
+        index = out["story_index"] | "Index Rows" >> beam.Map(lambda r: (r.article_id, r.story_id, len(r.bands)))
+        assert_that(index, equal_to([("copy", "stored", 32), ("again", "again", 32)]), label="index rows")
+
+
 def _no_arrival_floor() -> Settings:
     # Expiry by event time alone; the default also keeps the last min_keep_arrivals arrivals
     # (see test_the_arrival_floor_keeps_a_backfill_together).
