@@ -54,7 +54,8 @@ class DedupSettings:
     threshold: float = 0.5
     # Event-time horizon after which a story stops accepting copies (streaming state TTL).
     horizon_hours: float = 72.0
-    # How many stored articles a batch rerun reads back to keep story ids stable.
+    # A stream's story index starts from the stored story_index rows within one horizon of the
+    # newest stored article; this caps how many (the newest), so a burst cannot blow up start-up.
     seed_max_articles: int = 200_000
     # The streaming story index keeps a member at least this many arrivals, even past the horizon:
     # a backfill that arrives out of order (old and new articles mixed) still finds its copies.
