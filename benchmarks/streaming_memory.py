@@ -139,8 +139,6 @@ _DEDUP = None
 
 
 def main(argv=None) -> int:
-    import apache_beam as beam
-
     from pipeline.settings import DedupSettings, Settings
     from transforms.streaming_dedup import AssignStories
 
@@ -186,7 +184,7 @@ def main(argv=None) -> int:
           f"arrival floor {args.min_keep_arrivals}; start RSS {start_rss / 1024:.0f} MiB")
     for n, keyed in enumerate(signed, start=1):
         for out in assigner.process(keyed, log=log, version=version):
-            if not isinstance(out, beam.pvalue.TaggedOutput):
+            if hasattr(out.value, "duplicate_of"):  # the article, not its story_index row
                 copies += out.value.duplicate_of is not None
         if n % 500 == 0:
             interval_peak = max(interval_peak, rss_kb())

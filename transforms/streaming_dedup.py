@@ -47,7 +47,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
 from pipeline.settings import DedupSettings, Settings
-from schemas.types import Article
+from schemas.types import Article, StoryIndexRow
 from transforms.common import counter, iso, skipped, utc_now
 from transforms.deduplicate import INDEX, STAGE, SignArticle
 from transforms.minhash import band_ints  # noqa: F401 - also imported from here by older code
@@ -185,7 +185,8 @@ class StoryIndex:
 
 
 class AssignStories(beam.DoFn):
-    """Keyed (INDEX_KEY, (article, member)) in; Article rows with story id, duplicate_of and story agency out.
+    """Keyed (INDEX_KEY, (article, member)) in; Article rows with story id, duplicate_of and story agency out,
+    each followed by its StoryIndexRow.
 
     `lookup` seeds an empty index with the stored story_index rows within one horizon of the
     newest stored article (signatures as stored, never re-computed), so a restarted stream keeps
@@ -264,9 +265,10 @@ class AssignStories(beam.DoFn):
             article._replace(story_id=story_id, duplicate_of=duplicate_of, story_agency=agency,
                              ingested_at=iso(utc_now()), pipeline_version=self._settings.pipeline_version),
             member.published_ts)
-        yield pvalue.TaggedOutput(INDEX, TimestampedValue(
-            index_row(joined, article.content_hash, story_id, agency, self._settings.dedup.bands),
-            member.published_ts))
+        # On the main output too (split off after this step): a tagged output would nest the
+        # stateful step one label deeper, and a running stream's state is found by that label.
+        yield TimestampedValue(index_row(joined, article.content_hash, story_id, agency, self._settings.dedup.bands),
+                               member.published_ts)
 
 
 class SignForIndex(SignArticle):
@@ -291,5 +293,13 @@ def expand_streaming(drafts, settings: Settings, lookup=None) -> dict:
               | "Window Index" >> beam.WindowInto(GlobalWindows()))
     out = (signed
            | "Assign Stories" >> beam.ParDo(AssignStories(settings, lookup))
-           .with_output_types(Article).with_outputs(INDEX, main="articles"))
+           | "Split Index Rows" >> beam.ParDo(SplitIndexRows()).with_output_types(Article)
+           .with_outputs(INDEX, main="articles"))
     return {"articles": out["articles"], INDEX: out[INDEX]}
+
+
+class SplitIndexRows(beam.DoFn):
+    """Assign Stories' output in; Article rows on the main output, story_index rows on INDEX."""
+
+    def process(self, row):
+        yield pvalue.TaggedOutput(INDEX, row) if isinstance(row, StoryIndexRow) else row
