@@ -64,10 +64,35 @@ def duckdb_version(con) -> int:
     return 1 if "articles" in tables else 0
 
 
+def _duckdb_is_current(path: str, wait_s: float) -> bool:
+    """True when the file is at SCHEMA_VERSION with a complete story_index: nothing to write.
+
+    Looked at read-only, so a normal run writes nothing before its pipeline does (a failed write
+    at start-up, e.g. on a full disk, must not be able to touch a healthy file).
+    """
+    from pathlib import Path
+
+    from transforms import duckdb_store
+
+    if not Path(path).exists():
+        return False
+    con = duckdb_store.connect(path, read_only=True, wait_s=wait_s)
+    try:
+        if duckdb_version(con) != SCHEMA_VERSION:
+            return False
+        articles, indexed = con.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM story_index)").fetchall()[0]
+        return articles == indexed
+    finally:
+        con.close()
+
+
 def upgrade_duckdb(path: str, settings: Settings, say=print) -> dict:
     """Create missing tables, back-fill story_index, record the version; returns what it did."""
     from transforms import duckdb_store
 
+    if _duckdb_is_current(path, settings.warehouse.lock_wait_s):
+        return {"from_version": SCHEMA_VERSION, "to_version": SCHEMA_VERSION, "signed": 0}
     con = duckdb_store.connect(path, wait_s=settings.warehouse.lock_wait_s)
     try:
         before = duckdb_version(con)
