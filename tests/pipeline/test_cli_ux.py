@@ -350,6 +350,7 @@ def test_progress_tally_counts_only_while_reporting_and_maps_the_headline():
     from transforms.common import counter
 
     progress.configure("off")
+    progress.reset()  # an earlier run in this process leaves its tally behind
     counter("fetch", "pages").inc()
     assert progress.snapshot().get("fetch.pages", 0) == 0
     stream = io.StringIO()
