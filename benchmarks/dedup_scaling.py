@@ -107,7 +107,7 @@ def generate(n: int, seed: int = SEED) -> list:
 # ------------------------------------------------------------------------------------------- cores
 def _verify(buckets, members: dict, dedup) -> tuple:
     """Compare In Band over every bucket; returns (edges, comparisons, largest bucket)."""
-    from transforms.deduplicate import compare_in_band
+    from transforms.dedup.stories import compare_in_band
 
     edges, comparisons, largest = set(), 0, 0
     for key, ids in buckets:
@@ -122,8 +122,8 @@ def _verify(buckets, members: dict, dedup) -> tuple:
 def core_ours(articles: list, dedup) -> tuple:
     import numpy as np
 
-    from transforms.deduplicate import Member, union_roots
-    from transforms.minhash import MinHasher, band_ints, shingle_hashes
+    from transforms.dedup.stories import Member, union_roots
+    from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes
 
     timings = {}
     t0 = time.perf_counter()
@@ -149,8 +149,8 @@ def core_datasketch(articles: list, dedup) -> tuple:
     import numpy as np
     from datasketch import MinHash, MinHashLSH
 
-    from transforms.deduplicate import Member, union_roots
-    from transforms.minhash import tokens
+    from transforms.dedup.stories import Member, union_roots
+    from transforms.dedup.minhash import tokens
 
     rows = dedup.num_perm // dedup.bands
     timings = {}
@@ -195,11 +195,11 @@ def pairwise(truth: dict, pred: dict) -> dict:
 
 
 def _child(size: int, impl: str, queue) -> None:
-    from pipeline.settings import DedupSettings
+    from schemas.settings import DedupSettings
 
     # Import everything the core uses first, so neither time nor memory includes module loading.
-    import transforms.deduplicate  # noqa: F401  (imports apache_beam)
-    import transforms.minhash  # noqa: F401
+    import transforms.dedup.beam_batch  # noqa: F401  (imports apache_beam)
+    import transforms.dedup.minhash  # noqa: F401
     if impl == "datasketch":
         import datasketch  # noqa: F401
     articles = generate(size)
@@ -244,16 +244,16 @@ def beam_run(size: int) -> float:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.settings import Settings
+    from schemas.settings import Settings
     from schemas.types import Article, Draft
-    from transforms.deduplicate import Deduplicate
+    from transforms.dedup.stage import DeduplicateBatch
 
     drafts = [Draft(article=Article(article_id=aid, url=f"http://x.example/{aid}", body=body,
                                     published_at=datetime.fromtimestamp(ts, timezone.utc).isoformat()))
               for aid, ts, body, _ in generate(size)]
     started = time.perf_counter()
     with beam.Pipeline(options=PipelineOptions(["--runner", "FnApiRunner"])) as p:
-        _ = ((p | beam.Create(drafts, reshuffle=False) | Deduplicate(Settings()))["articles"]
+        _ = ((p | beam.Create(drafts, reshuffle=False) | DeduplicateBatch(Settings()))["articles"]
              | beam.combiners.Count.Globally())
     return time.perf_counter() - started
 

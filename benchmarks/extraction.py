@@ -35,8 +35,8 @@ def load_pages(limit: int | None = None) -> list:
 
 def wiredesk_body(raw: bytes, url: str) -> str:
     """The pipeline's ExtractPage + CleanDraft steps on one page, as plain functions."""
-    from transforms.cleaning import clean_lines
-    from transforms.extraction import ExtractionError, decode_html, extract_page
+    from transforms.clean.cleaning import clean_lines
+    from transforms.extract.page import ExtractionError, decode_html, extract_page
 
     try:
         page = extract_page(decode_html(raw, None, "text/html"), url)
@@ -48,7 +48,7 @@ def wiredesk_body(raw: bytes, url: str) -> str:
 
 def run(pages: list) -> dict:
     """Per tool: per-page (tp, fp, fn) triples, seconds and errors."""
-    from transforms.extraction import ExtractionError, decode_html
+    from transforms.extract.page import ExtractionError, decode_html
 
     scorer = load_scorer()
     peers = [p for p in load_peers()]

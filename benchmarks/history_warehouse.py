@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pipeline.settings import Settings  # noqa: E402
+from schemas.settings import Settings  # noqa: E402
 from schemas.types import Article  # noqa: E402
 
 _BODY = ("Officials said on the record that the measure would be reviewed again next month, and "
@@ -29,8 +29,8 @@ _BODY = ("Officials said on the record that the measure would be reviewed again 
 def make_history(path, n: int, *, end: dt.datetime | None = None, per_hour: float = 600.0, real=(),
                  settings: Settings | None = None, feed_urls=()) -> dict:
     """Create (or extend) the DuckDB warehouse at path with n filler articles and the `real` ones."""
-    from transforms import duckdb_store
-    from transforms.warehouse_upgrade import upgrade_duckdb
+    from transforms.warehouse import duckdb_store
+    from transforms.warehouse.upgrade import upgrade_duckdb
 
     settings = settings or Settings()
     end = end or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

@@ -87,7 +87,7 @@ def load_pages(limit: int | None = None) -> list:
 
 def to_utc(value):
     """A tool's date (str, datetime or None) as an aware UTC datetime; naive values are taken as UTC."""
-    from transforms.dates import parse_datetime
+    from transforms.extract.dates import parse_datetime
 
     if value is None or value == "":
         return None
@@ -111,7 +111,7 @@ def to_utc(value):
 
 
 def wiredesk_meta(html: str, url: str) -> dict:
-    from transforms.extraction import ExtractionError, extract_page
+    from transforms.extract.page import ExtractionError, extract_page
 
     try:
         page = extract_page(html, url)
@@ -131,7 +131,7 @@ def author_f1(gold: list, pred: list) -> float:
 
 
 def run(pages: list) -> dict:
-    from transforms.extraction import ExtractionError, decode_html
+    from transforms.extract.page import ExtractionError, decode_html
 
     scorer = load_scorer()
     notes, tools = {}, {OURS: wiredesk_meta}

@@ -128,7 +128,7 @@ def _sign(article):
     """Signing is stateless and runs in parallel before the single index key (as on a runner)."""
     global _SIGNER
     if _SIGNER is None:
-        from transforms.streaming_dedup import SignForIndex
+        from transforms.dedup.beam_streaming import SignForIndex
 
         _SIGNER = SignForIndex(_DEDUP)
         _SIGNER.setup()
@@ -139,8 +139,8 @@ _DEDUP = None
 
 
 def main(argv=None) -> int:
-    from pipeline.settings import DedupSettings, Settings
-    from transforms.streaming_dedup import AssignStories
+    from schemas.settings import DedupSettings, Settings
+    from transforms.dedup.beam_streaming import AssignStories
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=200_000)

@@ -59,7 +59,7 @@ def run_split(split_dir: Path, warehouse: Path, proxy_url: str, workdir: Path, e
 
 def predictions(warehouse: Path) -> list:
     """One prediction per article row, in the scorer's format."""
-    from transforms import duckdb_store
+    from transforms.warehouse import duckdb_store
 
     con = duckdb_store.connect(warehouse, read_only=True)
     try:

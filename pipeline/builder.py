@@ -11,18 +11,19 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.options import WiredeskOptions
 from pipeline.prepare import RunInputs, settings_from_options, streams_live, warehouse_path  # noqa: F401
-from transforms.clean_articles import CleanArticles
-from transforms.common import DEAD
-from transforms.deduplicate import INDEX, Deduplicate
-from transforms.extract_articles import ExtractArticles
-from transforms.fetch_articles import FetchArticles
-from transforms.read_feeds import STATE, ReadFeeds
-from transforms.tag_articles import TagArticles
-from transforms.write_warehouse import WriteWarehouse
+from transforms.clean.stage import CleanArticles
+from transforms.beam_common.dead_letters import DEAD
+from transforms.dedup.beam_sign import INDEX
+from transforms.dedup.stage import DeduplicateBatch, DeduplicateStreaming
+from transforms.extract.stage import ExtractArticles
+from transforms.fetch.stage import FetchArticles
+from transforms.feeds.stage import STATE, ReadFeeds
+from transforms.tag.stage import TagArticles
+from transforms.warehouse.stage import WriteBigQuery, WriteDuckDB
 
 
 def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline:
-    """The whole graph: ReadFeeds -> FetchArticles -> Extract -> Clean -> Tag -> Deduplicate -> WriteWarehouse."""
+    """The whole graph: ReadFeeds -> FetchArticles -> Extract -> Clean -> Tag -> Deduplicate -> Write Warehouse."""
     settings = inputs.settings
     streaming = bool(options.view_as(StandardOptions).streaming)
     p = beam.Pipeline(options=options)
@@ -33,7 +34,9 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
     extracted = fetched["pages"] | "Extract Articles" >> ExtractArticles(settings)
     cleaned = extracted["drafts"] | "Clean Articles" >> CleanArticles(settings)
     tagged = cleaned["drafts"] | "Tag Articles" >> TagArticles(registry)
-    deduped = tagged["drafts"] | "Deduplicate" >> Deduplicate(settings, inputs.lookup, streaming=streaming)
+    # The builder composes the stream's or the batch's dedup; both keep the label 'Deduplicate'.
+    dedup = (DeduplicateStreaming if streaming else DeduplicateBatch)(settings, inputs.lookup)
+    deduped = tagged["drafts"] | "Deduplicate" >> dedup
     dead = ((read[DEAD], fetched[DEAD], extracted[DEAD], cleaned[DEAD], tagged[DEAD])
             | "Flatten Dead Letters" >> beam.Flatten())
     _ = ({"articles": deduped["articles"], "dead_letters": dead, "feed_state": read[STATE],
@@ -44,12 +47,10 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
 
 def _sink(options: PipelineOptions, inputs: RunInputs, streaming: bool) -> beam.PTransform:
     if inputs.bigquery is not None:
-        from transforms.write_bigquery import WriteBigQuery
-
         bq = inputs.bigquery
         return WriteBigQuery(bq.target, inputs.settings, streaming=streaming, staging=bq.staging,
                              endpoint=bq.endpoint, temp_location=bq.temp_location)
     wopts = options.view_as(WiredeskOptions)
     # Sources that stream on the local runner get the writer's processing-time flush too.
-    return WriteWarehouse(inputs.warehouse, inputs.settings, streaming=streaming,
+    return WriteDuckDB(inputs.warehouse, inputs.settings, streaming=streaming,
                           timed_flush=streaming and (wopts.source == "pubsub" or streams_live(options)))

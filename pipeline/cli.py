@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from pipeline.feeds_config import ConfigError
+from schemas.errors import ConfigError
 from pipeline.options import DEFAULT_WAREHOUSE, WiredeskOptions
 
 DEMO_WAREHOUSE = "wiredesk-demo.duckdb"
@@ -65,7 +65,7 @@ def run_pipeline(argv: list, settings=None) -> dict:
         else:
             result.wait_until_finish()
             if streams_live(options):
-                from transforms import live_poll
+                from pipeline import local_stream as live_poll
 
                 for failure in live_poll.failures():
                     # The runner saw only an ended stream; the polls died, and the run must say so.
@@ -80,7 +80,7 @@ def run_pipeline(argv: list, settings=None) -> dict:
 @contextlib.contextmanager
 def _stop_on_interrupt(streaming: bool):
     """While a stream runs, the first Ctrl-C stops it cleanly (sources end, sinks flush); a second aborts."""
-    from transforms import poll_feeds
+    from transforms.feeds import beam_poll as poll_feeds
 
     poll_feeds.reset_stop()
     if not streaming or threading.current_thread() is not threading.main_thread():
@@ -114,8 +114,8 @@ def _run_pubsub_until_stopped(result, wopts, settings) -> None:
 
     from pipeline import progress
     from pipeline.feeds_config import parse_duration
-    from pipeline.settings import Settings
-    from transforms import poll_feeds
+    from schemas.settings import Settings
+    from transforms.feeds import beam_poll as poll_feeds
 
     settings = settings or Settings()
     deadline = time.monotonic() + parse_duration(wopts.duration, "--duration") if wopts.duration else None
@@ -185,7 +185,7 @@ def print_dry_run(described: dict) -> None:
 
 def print_summary(outcome: dict) -> None:
     from pipeline.summary import format_summary, warehouse_facts
-    from transforms import bigquery_store, duckdb_store
+    from transforms.warehouse import bigquery_store, duckdb_store
 
     if "dry_run" in outcome:
         print_dry_run(outcome["dry_run"])
@@ -202,7 +202,7 @@ def print_summary(outcome: dict) -> None:
 
 def query(warehouse: str, sql: str) -> str:
     from pipeline.summary import format_table
-    from transforms import bigquery_store, duckdb_store
+    from transforms.warehouse import bigquery_store, duckdb_store
 
     if bigquery_store.is_bigquery(warehouse):
         return saved_or_bigquery_query(warehouse, sql=sql)
@@ -257,8 +257,8 @@ def cmd_poll(args, beam_args) -> int:
 
     from pipeline.feeds_config import parse_duration, resolve_feeds
     from pipeline.prepare import settings_from_options
-    from pipeline.pubsub import check_topic, poll_and_publish
-    from transforms import poll_feeds
+    from transforms.feeds.beam_pubsub import check_topic, poll_and_publish
+    from transforms.feeds import beam_poll as poll_feeds
 
     if beam_args:
         raise ConfigError(f"poll: unexpected arguments {' '.join(beam_args)}")
@@ -291,7 +291,7 @@ def check_duckdb_target(warehouse: str) -> None:
     """Before a run, not after it: a DuckDB --warehouse must be a file in an existing directory."""
     from pathlib import Path
 
-    from transforms import bigquery_store
+    from transforms.warehouse import bigquery_store
 
     if not warehouse or bigquery_store.is_bigquery(warehouse) or "://" in warehouse:
         return  # the builder explains these
@@ -318,7 +318,7 @@ def saved_or_bigquery_query(warehouse: str, sql: str | None = None, saved: str |
     """A saved analysis (either engine) or ad-hoc SQL on bigquery:PROJECT.DATASET, as a table."""
     from pipeline import queries
     from pipeline.summary import format_table
-    from transforms import bigquery_store
+    from transforms.warehouse import bigquery_store
 
     if saved is not None:
         try:
@@ -483,7 +483,7 @@ def main(argv: list | None = None) -> int:
     parser = make_parser()
     args, rest = parser.parse_known_args(argv)
     configure_ux(args)
-    from transforms.duckdb_store import WarehouseError
+    from transforms.warehouse.duckdb_store import WarehouseError
 
     try:
         return args.func(args, rest)
@@ -502,7 +502,7 @@ def main(argv: list | None = None) -> int:
 
 def _describe_failure(err: BaseException) -> tuple:
     """(is it the warehouse?, one line for a person) from an exception a Beam run raised."""
-    from transforms.duckdb_store import WarehouseError
+    from transforms.warehouse.duckdb_store import WarehouseError
 
     chain, seen = [], set()
     while err is not None and id(err) not in seen:

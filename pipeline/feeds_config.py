@@ -2,28 +2,18 @@
 from __future__ import annotations
 
 import re
-import typing
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
+# FeedSpec stays importable here: running streams hold pickled FeedSpecs by this path.
+from schemas.errors import ConfigError  # noqa: F401 - the error this module raises
+from schemas.types import FeedSpec  # noqa: F401
+
 ALLOWED_KEYS = {"url", "name", "agency", "poll_interval"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.I)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-class FeedSpec(typing.NamedTuple):
-    """One feed to poll, as the user configured it."""
-
-    url: str
-    name: typing.Optional[str] = None
-    agency: typing.Optional[str] = None
-    poll_interval_s: typing.Optional[float] = None
-
-
-class ConfigError(ValueError):
-    """A configuration mistake, explained for a person rather than as a traceback."""
 
 
 def parse_duration(value, where: str = "duration") -> float:

@@ -16,9 +16,10 @@ import uuid
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
-from pipeline.feeds_config import ConfigError, parse_duration, resolve_feeds
+from schemas.errors import ConfigError
+from pipeline.feeds_config import parse_duration, resolve_feeds
 from pipeline.options import WiredeskOptions
-from pipeline.settings import Settings
+from schemas.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +78,8 @@ def _say(line: str) -> None:
 
 def prepare(options: PipelineOptions, settings: Settings | None = None, say=_say) -> RunInputs:
     """Read the configuration, prepare the warehouse and local services; returns RunInputs."""
-    from transforms.agency_registry import load_registry_data
-    from transforms.bigquery_store import is_bigquery
+    from transforms.tag.registry import load_registry_data
+    from transforms.warehouse.bigquery_store import is_bigquery
 
     wopts = options.view_as(WiredeskOptions)
     settings = settings_from_options(options, settings)
@@ -93,8 +94,8 @@ def prepare(options: PipelineOptions, settings: Settings | None = None, say=_say
     if is_bigquery(warehouse):
         sink, lookup, upgrade = _prepare_bigquery(options, settings, streaming, dry_run, say)
     else:
-        from transforms.duckdb_lookup import DuckDBLookup
-        from transforms.warehouse_upgrade import upgrade_duckdb
+        from transforms.warehouse.duckdb_lookup import DuckDBLookup
+        from transforms.warehouse.upgrade import upgrade_duckdb
 
         path = warehouse_path(warehouse)
         if not dry_run:
@@ -112,10 +113,10 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
 
     from schemas.bigquery_ddl import staging_table
     from schemas.types import TABLES
-    from transforms import bigquery_store
-    from transforms.bigquery_lookup import BigQueryLookup
-    from transforms.warehouse_upgrade import upgrade_bigquery
-    from transforms.write_bigquery import new_run_id
+    from transforms.warehouse import bigquery_store
+    from transforms.warehouse.bigquery_lookup import BigQueryLookup
+    from transforms.warehouse.upgrade import upgrade_bigquery
+    from transforms.warehouse.beam_bigquery import new_run_id
 
     try:
         target = bigquery_store.parse_target(options.view_as(WiredeskOptions).warehouse)
@@ -146,11 +147,11 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
 
 def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, lookup):
     """What a --streaming run reads: a PollPlan (poll the feeds) or a PubSubSource."""
-    from transforms.poll_feeds import PollPlan
+    from transforms.feeds.beam_poll import PollPlan
 
     wopts = options.view_as(WiredeskOptions)
     if wopts.source == "pubsub":
-        from pipeline.pubsub import PubSubSource, check_subscription
+        from transforms.feeds.beam_pubsub import PubSubSource, check_subscription
 
         runner = (options.view_as(StandardOptions).runner or "")
         runner = (runner if isinstance(runner, str) else type(runner).__name__).lower()
@@ -167,7 +168,7 @@ def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, l
         max_polls=wopts.max_polls,
     )
     if streams_live(options):
-        from transforms import live_poll
+        from pipeline import local_stream as live_poll
 
         # The live service runs here, in this process, and resumes each feed from its stored state.
         states = tuple(lookup.feed_states(s.url for s in specs).values())

@@ -2,7 +2,8 @@
 
 Why not Beam's own metrics? On the FnApiRunner `pipeline.run()` blocks until the job is done and
 only then returns the result whose `metrics()` can be queried, so nothing can poll counters mid-run.
-Instead `transforms.common.counter()` mirrors every `inc()` into `record()` here while a
+Instead every wiredesk counter's `inc()` (transforms/beam_common/metrics.py) reaches `record()` here, a
+listener this module registers, while a
 `reporting()` block is active (one global check and one lock otherwise, measured in
 tests/pipeline/test_cli_ux.py). DoFns that run in this process (FnApiRunner, in-process or
 multi-threaded) feed the display; out-of-process workers (multi_processing, Dataflow) do not, and
@@ -159,3 +160,9 @@ def reporting():
         _live_stream = None
         show(final=True)
         _active = False
+
+
+# Counters live below the application; they reach the tally through the listener it registers.
+from transforms.beam_common.metrics import add_listener  # noqa: E402 - after record() exists
+
+add_listener(record)

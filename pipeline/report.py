@@ -441,7 +441,7 @@ def render(data: dict, warehouse: str, generated_at: dt.datetime | None = None) 
 
 def write_report(warehouse: str, out: str) -> Path:
     """Read the warehouse and write the HTML report; returns the file written."""
-    from transforms import duckdb_store
+    from transforms.warehouse import duckdb_store
 
     con = duckdb_store.connect(warehouse, read_only=True)
     try:
@@ -456,7 +456,7 @@ def write_report(warehouse: str, out: str) -> Path:
         con.close()
     path = Path(out)
     if path.parent and not path.parent.exists():
-        from pipeline.feeds_config import ConfigError
+        from schemas.errors import ConfigError
 
         raise ConfigError(f"--out {out}: directory {path.parent} does not exist")
     path.write_text(render(data, str(warehouse)), encoding="utf-8")

@@ -1,7 +1,7 @@
 """The end-of-run summary: counters per stage, dead letters by reason, agencies and stories."""
 from __future__ import annotations
 
-from transforms.common import NAMESPACE
+from transforms.beam_common.metrics import NAMESPACE
 
 CONSERVATION_SKIPS = ("read_feeds.skip.already_stored", "read_feeds.skip.repeated_link",
                       "read_feeds.skip.seen_entry",  # streaming: re-listed by a feed, emitted at an earlier poll

@@ -1,6 +1,8 @@
 """Declarations of every row type wiredesk moves or stores; everything else derives from here."""
 from __future__ import annotations
 
+import typing
+
 from schemas.declare import Field, RowType, beam_type, record
 
 F = Field
@@ -127,3 +129,12 @@ DRAFT = RowType("Draft", "An article between extraction and deduplication, with 
     F("agency_hint", "string", "Agency the feeds file says the feed carries, if any."),
 ))
 Draft = beam_type(DRAFT)
+
+
+class FeedSpec(typing.NamedTuple):
+    """One feed to poll, as the user configured it."""
+
+    url: str
+    name: typing.Optional[str] = None
+    agency: typing.Optional[str] = None
+    poll_interval_s: typing.Optional[float] = None

@@ -45,12 +45,12 @@ def summary(name: str) -> str:
 def run(warehouse: str, name: str, bigquery_endpoint: str | None = None) -> tuple:
     """(column names, rows) of a saved analysis on the DuckDB file or bigquery:PROJECT.DATASET."""
     if warehouse.startswith("bigquery:"):
-        from transforms import bigquery_store
+        from transforms.warehouse import bigquery_store
 
         con = bigquery_store.connect(warehouse, bigquery_endpoint)
         dialect = "bigquery"
     else:
-        from transforms import duckdb_store
+        from transforms.warehouse import duckdb_store
 
         con = duckdb_store.connect(warehouse, read_only=True)
         # Days are UTC days on both engines (BigQuery's CAST(timestamp AS DATE) is UTC).

@@ -35,7 +35,7 @@ class Emulator:
         return f"http://{self.host_port}"
 
     def client(self):
-        from transforms import bigquery_store
+        from transforms.warehouse import bigquery_store
 
         return bigquery_store.client(self.project, self.endpoint)
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import fuzz_seconds
 from tests.hostile.web import article_html, rss
-from transforms.extraction import ExtractionError, decode_html, extract_page
-from transforms.feed_parsing import NotAFeed, parse_feed
-from transforms.page_signals import page_signals
+from transforms.extract.page import ExtractionError, decode_html, extract_page
+from transforms.feeds.parsing import NotAFeed, parse_feed
+from transforms.extract.signals import page_signals
 
 BUDGET = fuzz_seconds()
 # Roughly what fits in the budget; examples past the deadline return at once.

@@ -26,7 +26,7 @@ FEED = "http://feeds.example/crash.xml"
 BOOT = """
 import sys
 import pipeline.builder as builder
-from pipeline.settings import Settings, WarehouseSettings
+from schemas.settings import Settings, WarehouseSettings
 builder.Settings = lambda: Settings(warehouse=WarehouseSettings(lock_wait_s=1.0, batch_rows=4))
 from pipeline.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -4,7 +4,7 @@
   becomes one unexpected_error dead letter, its neighbours are unharmed, conservation holds.
 - guarded_pardo with a test-only DoFn under TestPipeline: a poisoned host batch gives one dead
   letter per entry; unrepr-able, huge and NUL/surrogate-laden payloads are cut and hashed, and
-  the rows land in DuckDB through WriteWarehouse.
+  the rows land in DuckDB through WriteDuckDB.
 """
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from schemas.types import FeedEntry
 from tests.hostile.web import article_html, check_balanced, rss, table, two_runs
 from tests.hostile_server import HostileServer, respond
-from transforms.common import DEAD, guarded_pardo
-from transforms.write_warehouse import WriteWarehouse
+from transforms.beam_common.dead_letters import DEAD, guarded_pardo
+from transforms.warehouse.beam_duckdb import WriteDuckDB
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 PAGES = "http://poison.example/"
@@ -27,9 +27,9 @@ PAGES = "http://poison.example/"
 
 @pytest.fixture(scope="module")
 def poisoned(tmp_path_factory):
-    import transforms.page_signals as page_signals_module
-    import transforms.read_feeds as read_feeds_module
-    from transforms.http_fetch import Fetcher
+    import transforms.extract.signals as page_signals_module
+    import transforms.feeds.stage as read_feeds_module
+    from transforms.fetch.client import Fetcher
 
     tmp = tmp_path_factory.mktemp("poisoned")
     real_signals, real_check, real_get = page_signals_module.page_signals, read_feeds_module.check_link, Fetcher.get
@@ -130,7 +130,7 @@ def test_odd_and_oversized_dead_letter_payloads_are_cut_hashed_and_stored(tmp_pa
     with TestPipeline() as p:
         elements = p | beam.Create([Unprintable(), BigPage(body), batch], reshuffle=False)
         out = guarded_pardo(elements, "Explode", "extract", ExplodingDoFn())
-        _ = ({"dead_letters": out[DEAD]} | WriteWarehouse(str(warehouse), Settings()))
+        _ = ({"dead_letters": out[DEAD]} | WriteDuckDB(str(warehouse), Settings()))
     rows = table(warehouse, "SELECT url, error_class, length(message), length(payload_excerpt), payload_sha256, "
                             "stage FROM dead_letters ORDER BY url")
     by_url = {r[0]: r for r in rows}

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.cli import run_pipeline
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from pipeline.summary import conservation
 
 # Timeouts and retries small enough that a run over dozens of hostile URLs takes seconds.

@@ -10,15 +10,15 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_stream import TestStream
 
-from pipeline.feeds_config import ConfigError
-from pipeline.settings import Settings
+from schemas.errors import ConfigError
+from schemas.settings import Settings
 from schemas import bigquery_ddl
 from schemas.types import Article, DeadLetter, Evidence, FeedState
 from tests.conftest import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
-from transforms import bigquery_store
-from transforms.write_bigquery import ToJsonRows, WriteBigQueryStreaming, check_row, to_json_row
+from transforms.warehouse import bigquery_store
+from transforms.warehouse.beam_bigquery import ToJsonRows, WriteBigQueryStreaming, check_row, to_json_row
 
 UTC = dt.timezone.utc
 # Times that differ between two runs over the same pages by design.

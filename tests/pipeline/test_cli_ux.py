@@ -32,7 +32,7 @@ def wiredesk(*args, cwd=None, timeout=120) -> subprocess.CompletedProcess:
 
 
 def count_articles(warehouse: Path) -> int:
-    from transforms import duckdb_store
+    from transforms.warehouse import duckdb_store
 
     con = duckdb_store.connect(warehouse, read_only=True)
     try:
@@ -317,7 +317,7 @@ def test_library_filter_drops_beam_noise_but_keeps_its_real_warnings():
     real = _record("apache_beam.options.pipeline_options", logging.WARNING, "Discarding unparseable args: ['--x']",
                    "/venv/lib/python3.11/site-packages/apache_beam/options/pipeline_options.py")
     chatter = _record("apache_beam.runners.worker.statecache", logging.INFO, "Creating state cache with size 1")
-    own = _record("transforms.http_fetch", logging.INFO, "robots.txt unreadable")
+    own = _record("transforms.fetch.client", logging.INFO, "robots.txt unreadable")
     info = logging_setup.LibraryFilter(logging.INFO)
     assert not info.filter(noise) and not info.filter(chatter)
     assert info.filter(real) and info.filter(own)
@@ -347,7 +347,7 @@ def test_formats_are_one_line_per_event():
 
 
 def test_progress_tally_counts_only_while_reporting_and_maps_the_headline():
-    from transforms.common import counter
+    from transforms.beam_common.metrics import counter
 
     progress.configure("off")
     progress.reset()  # an earlier run in this process leaves its tally behind
@@ -378,7 +378,7 @@ def test_progress_tally_counts_only_while_reporting_and_maps_the_headline():
 def test_progress_mirror_costs_less_than_the_beam_counter_it_wraps():
     import apache_beam as beam
 
-    from transforms.common import counter
+    from transforms.beam_common.metrics import counter
 
     def per_call(fn, n=20000):
         return min(timeit.repeat(fn, number=n, repeat=5)) / n * 1e6

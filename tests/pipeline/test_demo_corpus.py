@@ -229,7 +229,7 @@ def test_feed_links_point_to_manifest_pages_except_the_dead_link():
 
 
 def test_pipeline_feed_reader_accepts_every_feed():
-    from transforms.feed_parsing import parse_feed
+    from transforms.feeds.parsing import parse_feed
 
     for feed in FEEDS:
         parsed = parse_feed((CORPUS / feed["file"]).read_bytes(), {"content-type": feed["content_type"]}, feed["url"])

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pipeline.feeds_config import load_feeds_file
-from transforms.agency_registry import load_registry_data
+from transforms.tag.registry import load_registry_data
 
 FEEDS_DIR = Path(__file__).resolve().parents[2] / "feeds"
 FILES = sorted(FEEDS_DIR.glob("*.yaml"))

@@ -1,8 +1,9 @@
 """The feeds file and URL identity helpers."""
 import pytest
 
-from pipeline.feeds_config import ConfigError, load_feeds_file, parse_duration, resolve_feeds
-from transforms.urls import BadLink, canonical_url, check_link, outlet_of, pick_canonical
+from schemas.errors import ConfigError
+from pipeline.feeds_config import load_feeds_file, parse_duration, resolve_feeds
+from transforms.feeds.urls import BadLink, canonical_url, check_link, outlet_of, pick_canonical
 
 
 def test_feeds_file_reads_urls_names_agencies_and_intervals(tmp_path):

@@ -7,10 +7,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
 from pipeline.corpus_server import CorpusServer, Route
-from pipeline.feeds_config import FeedSpec
-from pipeline.settings import Settings
-from transforms.common import DEAD, guarded_pardo
-from transforms.read_feeds import STAGE, STATE, FetchAndParseFeed
+from schemas.types import FeedSpec
+from schemas.settings import Settings
+from transforms.beam_common.dead_letters import DEAD, guarded_pardo
+from transforms.feeds.stage import STAGE, STATE, FetchAndParseFeed
 
 HOST = "http://feeds.example/"
 

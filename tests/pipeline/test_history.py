@@ -8,14 +8,14 @@ import pytest
 
 from benchmarks.syndication import write_feeds_file
 from pipeline.cli import run_pipeline
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from pipeline.summary import conservation
 from schemas.warehouse import SCHEMA_VERSION
 from tests.conftest import SYNDICATION_DEV
-from transforms.deduplicate import compare_in_band
-from transforms.minhash import MinHasher, band_ints
-from transforms.stories import assign_component, sign, stored_member, union_roots
-from transforms.times import ts_of
+from transforms.dedup.stories import compare_in_band
+from transforms.dedup.minhash import MinHasher, band_ints
+from transforms.dedup.stories import assign_component, sign, stored_member, union_roots
+from transforms.util.times import ts_of
 
 _ISO = "strftime({} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00')"
 ROWS_SQL = (f"SELECT article_id, body, coalesce({_ISO.format('published_at')}, {_ISO.format('fetched_at')}), agency, "

@@ -73,7 +73,7 @@ def test_report_shows_every_section_with_the_demo_facts(demo_report):
 
 
 def test_report_escapes_untrusted_text_and_handles_an_empty_warehouse(tmp_path):
-    from transforms import duckdb_store
+    from transforms.warehouse import duckdb_store
 
     path = tmp_path / "hostile.duckdb"
     con = duckdb_store.connect(path)

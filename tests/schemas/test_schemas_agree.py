@@ -88,7 +88,7 @@ def test_article_row_round_trips_through_beam_row_coder_and_duckdb(duck):
     assert isinstance(coder, beam.coders.RowCoder)
     decoded = coder.decode(coder.encode(article))
     assert decoded.agency_evidence[0].kind == "credit_line"
-    from transforms.duckdb_store import write_batch
+    from transforms.warehouse.duckdb_store import write_batch
     assert write_batch(duck, {"articles": [decoded]}) == {"articles": 1}
     assert write_batch(duck, {"articles": [decoded]}) == {"articles": 0}
     row = duck.execute("SELECT agency_evidence[1].text, authors, published_at AT TIME ZONE 'UTC' "

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from pipeline.corpus_server import CorpusServer, Route, route_key, syndication_routes
 from tests.conftest import SYNDICATION_DEV
 from tests.streaming.conftest import feed_index, sliced_feed

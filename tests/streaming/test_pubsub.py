@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipeline.corpus_server import CorpusServer, Route, syndication_routes
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from tests.conftest import SYNDICATION_DEV
 from tests.streaming.conftest import feed_index, sliced_feed
 

@@ -13,11 +13,13 @@ from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from tests.transforms.test_deduplicate import OTHER, WIRE, draft
-from transforms.deduplicate import Deduplicate, Member
-from transforms.minhash import MinHasher, shingle_hashes
-from transforms.streaming_dedup import INDEX_STATS, AssignStories, SignForIndex, StoryIndex
+from transforms.dedup.stage import DeduplicateStreaming
+from transforms.dedup.stories import Member
+from transforms.dedup.minhash import MinHasher, shingle_hashes
+from transforms.dedup.beam_streaming import INDEX_STATS, AssignStories, SignForIndex
+from transforms.dedup.story_index import StoryIndex
 
 T0 = dt.datetime(2026, 3, 5, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -60,7 +62,7 @@ def _streaming_pipeline():
 
 def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_horizon_starts_another():
     with _streaming_pipeline() as p:
-        out = ((p | _stream() | Deduplicate(Settings(), streaming=True))["articles"]
+        out = ((p | _stream() | DeduplicateStreaming(Settings()))["articles"]
                | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency)))
         assert_that(out, equal_to([("a", "a", None, "PTI"), ("e", "e", None, None), ("b", "a", "a", "PTI"),
                                    ("c", "a", "a", "PTI"), ("z", "z", None, None)]))
@@ -68,7 +70,7 @@ def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_hor
 
 def test_a_restarted_stream_seeds_its_index_from_the_stored_signatures(tmp_path):
     from tests.transforms.test_deduplicate import _stored_warehouse
-    from transforms.duckdb_lookup import DuckDBLookup
+    from transforms.warehouse.duckdb_lookup import DuckDBLookup
 
     settings = Settings()
     warehouse = tmp_path / "w.duckdb"
@@ -85,7 +87,7 @@ def test_a_restarted_stream_seeds_its_index_from_the_stored_signatures(tmp_path)
               .advance_watermark_to(T0.timestamp() + 10 * 3600)
               .advance_watermark_to_infinity())
     with _streaming_pipeline() as p:
-        out = p | stream | Deduplicate(settings, lookup, streaming=True)
+        out = p | stream | DeduplicateStreaming(settings, lookup)
         rows = out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency))
         # The stored article itself is skipped; the copy joins its stored story; OTHER's stored copy
         # is past the horizon of the newest stored article, so it was not seeded.

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from transforms.agency_registry import AgencyRegistry, RegistryError, load_registry_data, validate_registry_data
-from transforms.agency_rules import tag_agency
-from transforms.page_signals import page_signals
+from transforms.tag.registry import AgencyRegistry, RegistryError, load_registry_data, validate_registry_data
+from transforms.tag.rules import tag_agency
+from transforms.extract.signals import page_signals
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SYNDICATION = CORPUS / "syndication"

@@ -1,7 +1,7 @@
 """Tests for line-level boilerplate removal (transforms.cleaning)."""
 import pytest
 
-from transforms.cleaning import clean_lines, is_boilerplate, normalise_whitespace
+from transforms.clean.cleaning import clean_lines, is_boilerplate, normalise_whitespace
 
 BOILERPLATE = [
     'Advertisement',

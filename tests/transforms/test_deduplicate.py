@@ -4,14 +4,15 @@ import numpy as np
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.settings import Settings
+from schemas.settings import Settings
 from schemas.types import Article, Draft
-from transforms.clean_articles import content_hash
-from transforms import duckdb_store
-from transforms.deduplicate import Deduplicate, Member, sign, story_agency
-from transforms.duckdb_lookup import DuckDBLookup
-from transforms.warehouse_upgrade import upgrade_duckdb
-from transforms.minhash import MinHasher, band_ints, shingle_hashes, similarity
+from transforms.clean.stage import content_hash
+from transforms.warehouse import duckdb_store
+from transforms.dedup.stage import DeduplicateBatch
+from transforms.dedup.stories import Member, sign, story_agency
+from transforms.warehouse.duckdb_lookup import DuckDBLookup
+from transforms.warehouse.upgrade import upgrade_duckdb
+from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes, similarity
 
 WIRE = ("The central bank raised its policy rate by a quarter point on Tuesday, citing stubborn food prices "
         "and a weaker currency. Governor Meera Rao told reporters the committee voted five to one for the move. "
@@ -50,7 +51,7 @@ def test_copies_share_the_earliest_story_id_and_strangers_do_not():
               draft("d", OTHER, "2026-03-05T10:05:00+00:00"),
               draft("a", WIRE, "2026-03-05T10:00:00+00:00", agency="PTI")]  # same canonical URL twice
     with TestPipeline() as p:
-        out = ((p | beam.Create(drafts) | Deduplicate(Settings()))["articles"]
+        out = ((p | beam.Create(drafts) | DeduplicateBatch(Settings()))["articles"]
                | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency)))
         assert_that(out, equal_to([("a", "a", None, "PTI"), ("b", "a", "a", "PTI"), ("c", "a", "a", "PTI"),
                                    ("d", "d", None, None)]))
@@ -60,7 +61,7 @@ def test_copies_beyond_the_horizon_start_a_new_story():
     settings = Settings()
     late = draft("z", WIRE, "2026-03-09T10:00:00+00:00")
     with TestPipeline() as p:
-        out = ((p | beam.Create([draft("a", WIRE, "2026-03-05T10:00:00+00:00"), late]) | Deduplicate(settings))
+        out = ((p | beam.Create([draft("a", WIRE, "2026-03-05T10:00:00+00:00"), late]) | DeduplicateBatch(settings))
                ["articles"] | beam.Map(lambda a: (a.article_id, a.story_id)))
         assert_that(out, equal_to([("a", "a"), ("z", "z")]))
 
@@ -87,7 +88,7 @@ def test_rerun_keeps_the_stored_story_id_and_skips_stored_articles(tmp_path):
     with TestPipeline() as p:
         out = (p | beam.Create([draft("new", WIRE, "2026-03-05T11:00:00+00:00"),
                                 draft("gone", OTHER, "2026-03-05T11:00:00+00:00")])
-               | Deduplicate(settings, lookup))
+               | DeduplicateBatch(settings, lookup))
         rows = out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id, a.duplicate_of, a.story_agency))
         assert_that(rows, equal_to([("new", "old", "old", "IANS")]))
         index = out["story_index"] | "Index" >> beam.Map(lambda r: (r.article_id, r.story_id, r.story_agency,
@@ -106,7 +107,7 @@ def test_a_copy_beyond_the_horizon_of_every_stored_article_starts_its_own_story(
     assert lookup.story_candidates(band_ints(member.signature, 32), member.published_ts - 72 * 3600,
                                    member.published_ts + 72 * 3600) == []
     with TestPipeline() as p:
-        out = (p | beam.Create([draft("new", WIRE, "2026-03-08T09:00:00+00:00")]) | Deduplicate(settings, lookup))
+        out = (p | beam.Create([draft("new", WIRE, "2026-03-08T09:00:00+00:00")]) | DeduplicateBatch(settings, lookup))
         assert_that(out["articles"] | beam.Map(lambda a: (a.article_id, a.story_id)), equal_to([("new", "new")]))
 
 

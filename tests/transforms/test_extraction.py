@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from transforms import dates
-from transforms.cleaning import clean_lines
-from transforms.extraction import ExtractionError, decode_html, extract_page
+from transforms.extract import dates
+from transforms.clean.cleaning import clean_lines
+from transforms.extract.page import ExtractionError, decode_html, extract_page
 
 # CI clones the repo into a folder with shared/ beside it; the corpus is read-only test data.
 CORPUS = Path(__file__).resolve().parents[2].parent / 'shared' / 'corpus'

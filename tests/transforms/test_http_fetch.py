@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from pipeline.settings import FetchLimits
-from transforms.http_fetch import FetchError, Fetcher, is_public_address, parse_ip_literal
+from schemas.settings import FetchLimits
+from transforms.fetch.client import FetchError, Fetcher, is_public_address, parse_ip_literal
 
 from tests.hostile.dns import FakeDNS
 from tests.hostile_server import (

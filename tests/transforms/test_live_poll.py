@@ -8,10 +8,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.corpus_server import CorpusServer, Route
-from pipeline.feeds_config import FeedSpec
-from pipeline.settings import Settings
-from transforms import live_poll, poll_feeds
-from transforms.poll_feeds import PollPlan
+from schemas.types import FeedSpec
+from schemas.settings import Settings
+from pipeline import local_stream as live_poll
+from transforms.feeds import beam_poll as poll_feeds
+from transforms.feeds.beam_poll import PollPlan
 
 FEEDS = {
     "http://alpha.example/feed.xml": ["http://alpha.example/a1", "http://alpha.example/a2"],

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.page_signals import page_signals
+from transforms.extract.signals import page_signals
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SEED_HTML = CORPUS / "seed" / "seed-article.html"

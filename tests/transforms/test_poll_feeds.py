@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from pipeline.feeds_config import FeedSpec
-from pipeline.settings import Settings
+from schemas.types import FeedSpec
+from schemas.settings import Settings
 from schemas.types import FeedState
-from transforms.poll_feeds import PollFeedFn, PollPlan, PollRange, new_track
+from transforms.feeds.beam_poll import PollFeedFn, PollPlan, PollRange, new_track
 
 SPEC = FeedSpec(url="http://alpha.example/feed.xml")
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pickle
 
-from pipeline.settings import Settings
-from transforms import shared_cache
-from transforms.fetch_articles import FetchHostBatch
-from transforms.streaming_dedup import AssignStories
+from schemas.settings import Settings
+from transforms.beam_common import shared_cache
+from transforms.fetch.stage import FetchHostBatch
+from transforms.dedup.beam_streaming import AssignStories
 
 
 def _copy(dofn):

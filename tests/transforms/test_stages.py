@@ -7,16 +7,16 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.corpus_server import CorpusServer, Route
-from pipeline.feeds_config import FeedSpec
-from pipeline.settings import Settings
+from schemas.types import FeedSpec
+from schemas.settings import Settings
 from schemas.types import FeedEntry, Page
-from transforms.agency_registry import load_registry_data
-from transforms.clean_articles import CleanArticles
-from transforms.common import DEAD
-from transforms.extract_articles import ExtractArticles
-from transforms.fetch_articles import FetchArticles
-from transforms.read_feeds import STATE, ReadFeeds
-from transforms.tag_articles import TagArticles
+from transforms.tag.registry import load_registry_data
+from transforms.clean.stage import CleanArticles
+from transforms.beam_common.dead_letters import DEAD
+from transforms.extract.stage import ExtractArticles
+from transforms.fetch.stage import FetchArticles
+from transforms.feeds.stage import STATE, ReadFeeds
+from transforms.tag.stage import TagArticles
 from tests.conftest import SEED
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>

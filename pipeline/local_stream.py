@@ -1,0 +1,184 @@
+"""The local live source: poll the feeds beside the graph and stream each poll into it as it happens.
+
+Neither local runner can stream the polling SDF (transforms/poll_feeds.py). The FnApiRunner hands
+a stage's output downstream only when the stage ends, and for an unbounded source that is the end
+of the run. The BundleBasedDirectRunner does stream, but its splittable-DoFn support predates
+`defer_remainder` and does not run the poll loop at all. What the BundleBasedDirectRunner does run
+in real time is a TestStream that reads its events from a TestStreamService endpoint, which is how
+Interactive Beam streams into a local pipeline.
+
+So on the local runner a `LivePolls` object polls with the same code as the SDF and `wiredesk poll`
+(`FeedPoller` over `poll_feeds.poll_track`: conditional GET, adaptive intervals, entries already
+seen dropped), from the service's thread and a few worker threads, and turns each poll into an event:
+- An AddElements event carries the poll's ('entry'|'state'|'dead'|'tick', value) tuples, stamped
+  with the poll time. These are the same tuples the SDF yields, so "Split Poll Results" is shared.
+- Each pass over the feeds ends with a watermark advance and a processing-time advance to the wall
+  clock. This closes the windows downstream and fires the writer's timed flush.
+- The end of the run (every feed polled --max-polls times, --duration, or request_stop() on Ctrl-C)
+  ends the event stream. That moves the watermark to +inf, so the graph drains and every sink
+  flushes.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+
+from schemas.settings import Settings
+from transforms.feeds.beam_poll import TICKS, FeedPoller, PollPlan, SplitPollResults, stop_event
+
+_CODER = PickleCoder()
+_SERVICES: dict = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def _micros(seconds: float) -> int:
+    return int(seconds * 1_000_000)
+
+
+class LivePolls:
+    """One run's polls, served as a TestStream event stream on a local gRPC endpoint."""
+
+    def __init__(self, settings: Settings, plan: PollPlan):
+        from apache_beam.testing.test_stream_service import TestStreamServiceController
+
+        self._settings = settings
+        self._plan = plan
+        self._served = threading.Lock()
+        self.failure = None  # what ended the stream early, if anything did
+        self._service = TestStreamServiceController(self)
+        self._service.start()
+        self.endpoint = self._service.endpoint
+
+    def close(self) -> None:
+        self._service.stop()
+
+    def read_multiple(self, _tags):
+        """The TestStreamService's reader interface: the event stream, served to one pipeline only."""
+        if not self._served.acquire(blocking=False):
+            raise RuntimeError("a live poll stream is served to one pipeline only")
+        return self.events()
+
+    def events(self, clock=time.time, wait=None):
+        """TestStreamPayload.Event protos until the plan says stop; polls the feeds while iterated.
+
+        Up to `poll_workers` feeds are polled at once, never two of one host. The watermark is held
+        at the start of the oldest poll still running, so no poll's elements are ever late.
+        """
+        try:
+            yield from self._events(clock, wait or stop_event().wait)
+        except BaseException as err:
+            # The runner would see only an ended stream, as if stopped; the CLI reports this instead.
+            if not isinstance(err, GeneratorExit):
+                self.failure = err
+            raise
+
+    def _events(self, clock, wait):
+        import concurrent.futures
+
+        from apache_beam.portability.api import beam_runner_api_pb2
+
+        from transforms.feeds.urls import host_of
+
+        payload = beam_runner_api_pb2.TestStreamPayload
+        plan, stream = self._plan, self._settings.stream
+        poller = FeedPoller(self._settings, plan.specs, plan.states, plan.poll_interval_s, now=clock())
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=stream.poll_workers,
+                                                     thread_name_prefix="wiredesk-poll")
+        started = clock()
+        deadline = None if plan.duration_s is None else started + plan.duration_s
+        flying: dict = {}  # future -> (feed url, poll start time)
+        told = 0.0  # the processing time the runner has been told; its test clock starts at 0
+        watermark = float("-inf")
+
+        def idle() -> list:
+            """Feeds with polls left and none running."""
+            running = {url for url, _ in flying.values()}
+            return [u for u, t in poller.tracks.items()
+                    if (plan.max_polls is None or t.polls < plan.max_polls) and u not in running]
+
+        try:
+            while True:
+                now = clock()
+                stopping = stop_event().is_set() or (deadline is not None and now >= deadline)
+                busy_hosts = {host_of(url) for url, _ in flying.values()}
+                if not stopping:
+                    for url in poller.due(now, idle()):
+                        if host_of(url) in busy_hosts:
+                            continue  # its host is being polled: next pass
+                        busy_hosts.add(host_of(url))
+                        stamp = clock()
+                        flying[pool.submit(poller.poll, url, stamp)] = (url, stamp)
+                for future in [f for f in flying if f.done()]:
+                    url, stamp = flying.pop(future)
+                    found = future.result() + [(TICKS, (url, poller.tracks[url].polls - 1))]
+                    yield payload.Event(element_event=payload.Event.AddElements(elements=[
+                        payload.TimestampedElement(encoded_element=_CODER.encode(item), timestamp=_micros(stamp))
+                        for item in found]))
+                if not flying and (stopping or not idle()):
+                    return  # stopped with every poll finished, or every feed polled max_polls times
+                now = clock()
+                watermark = max(watermark, min([now] + [stamp for _, stamp in flying.values()]))
+                yield payload.Event(watermark_event=payload.Event.AdvanceWatermark(new_watermark=_micros(watermark)))
+                yield payload.Event(processing_time_event=payload.Event.AdvanceProcessingTime(
+                    advance_duration=_micros(now - told)))
+                told = now
+                # Wake for the next due feed, a finished poll, or at least every max_sleep_s: the
+                # runner gives up on a TestStream that is silent for 30 s, and Ctrl-C should be prompt.
+                busy_hosts = {host_of(url) for url, _ in flying.values()}
+                waiting = [u for u in idle() if host_of(u) not in busy_hosts]
+                wake = min([now + stream.max_sleep_s] + ([poller.next_due(waiting)] if waiting else []))
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                if flying:
+                    concurrent.futures.wait(list(flying), timeout=max(0.0, wake - now),
+                                            return_when=concurrent.futures.FIRST_COMPLETED)
+                elif wake > now:
+                    wait(wake - now)
+        finally:
+            pool.shutdown(wait=True)
+            poller.close()
+
+
+def serve(settings: Settings, plan: PollPlan) -> str:
+    """Start the live poll service for a run and return its endpoint (closed by forget_services())."""
+    live = LivePolls(settings, plan)
+    with _SERVICES_LOCK:
+        _SERVICES[plan.run_id] = live
+    return live.endpoint
+
+
+def failures() -> list:
+    """What made a live poll stream end early, for every service still registered."""
+    with _SERVICES_LOCK:
+        return [live.failure for live in _SERVICES.values() if live.failure is not None]
+
+
+def forget_services() -> None:
+    """Stop the services of finished runs (the CLI calls this after a streaming run)."""
+    with _SERVICES_LOCK:
+        found = list(_SERVICES.values())
+        _SERVICES.clear()
+    for live in found:
+        live.close()
+
+
+class ReadLivePolls(beam.PTransform):
+    """The live poll stream at `endpoint` in; {'entries', 'dead_letters', 'feed_state', 'ticks'} out."""
+
+    def __init__(self, endpoint: str):
+        super().__init__()
+        self._endpoint = endpoint
+
+    def expand(self, pbegin):
+        from apache_beam.testing.test_stream import TestStream
+
+        from transforms.beam_common.dead_letters import DEAD
+        from transforms.feeds.beam_poll import STATE
+
+        polled = pbegin | "Stream Polls" >> TestStream(coder=_CODER, endpoint=self._endpoint)
+        split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
+            STATE, DEAD, TICKS, main="entries")
+        return {"entries": split["entries"], DEAD: split[DEAD], STATE: split[STATE], TICKS: split[TICKS]}

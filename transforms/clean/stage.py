@@ -1,0 +1,58 @@
+"""CleanArticles: drop boilerplate lines from the body, keeping them aside for tagging."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import apache_beam as beam
+
+from schemas.settings import Settings
+from transforms.beam_common.metrics import counter
+from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
+
+STAGE = "clean"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def content_hash(body: str) -> str:
+    """Hash of the body's words, so copies differing only in quotes, case or spacing hash equal."""
+    text = unicodedata.normalize("NFKC", body).lower()
+    return hashlib.sha256(" ".join(_WORD.findall(text)).encode("utf-8")).hexdigest()
+
+
+class CleanDraft(beam.DoFn):
+    """Keeps body paragraphs, sets word count and hash, and dead-letters pages left without an article."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+
+    def process(self, draft):
+        from transforms.clean.cleaning import clean_lines
+
+        kept, removed = clean_lines(list(draft.raw_lines))
+        body = "\n\n".join(kept)
+        words = len(_WORD.findall(body))
+        article = draft.article
+        if words < self._settings.min_body_words:
+            yield emit_dead(STAGE, "no_article_text",
+                            f"only {words} words of article text left after cleaning "
+                            f"(minimum {self._settings.min_body_words})",
+                            url=article.url, feed_url=article.feed_url, payload=body)
+            return
+        counter(STAGE, "cleaned").inc()
+        counter(STAGE, "lines_removed").inc(len(removed))
+        yield draft._replace(
+            article=article._replace(body=body, word_count=words, content_hash=content_hash(body)),
+            removed_lines=list(removed))
+
+
+class CleanArticles(beam.PTransform):
+    """Draft rows in; cleaned Draft rows out, plus a 'dead_letters' output."""
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self._settings = settings
+
+    def expand(self, drafts):
+        return guarded_pardo(drafts, "Clean Drafts", STAGE, CleanDraft(self._settings), main="drafts")

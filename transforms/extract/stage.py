@@ -1,0 +1,79 @@
+"""ExtractArticles: page bytes to article text, metadata and the signals tagging needs."""
+from __future__ import annotations
+
+import apache_beam as beam
+
+from schemas.settings import Settings
+from schemas.types import Article, Draft
+from transforms.beam_common.metrics import counter
+from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
+from transforms.feeds.urls import article_id, outlet_of, pick_canonical
+
+STAGE = "extract"
+
+
+class ExtractPage(beam.DoFn):
+    """Decodes a page once and reads its text, metadata and credit signals."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+
+    def process(self, page):
+        from transforms.extract.page import ExtractionError, decode_html, extract_page
+        from transforms.extract.signals import page_signals
+
+        entry = page.entry
+        try:
+            html = decode_html(page.body, page.charset, page.content_type)
+            meta = extract_page(
+                html, page.final_url,
+                feed_title=entry.title, feed_summary=entry.summary, feed_published_at=entry.published_at,
+                feed_categories=tuple(entry.categories or ()), feed_authors=tuple(entry.authors or ()))
+            signals = page_signals(html, page.final_url)
+        except ExtractionError as err:
+            yield emit_dead(STAGE, err.reason, err.message, url=entry.url, feed_url=entry.feed_url,
+                            payload=page.body, attempt=page.attempts)
+            return
+        canonical = pick_canonical(page.final_url, meta.get("canonical_url"))
+        published_at = meta.get("published_at")
+        source = meta.get("published_at_source")
+        if not published_at:
+            published_at, source = page.fetched_at, "fetch"
+        article = Article(
+            article_id=article_id(canonical),
+            url=entry.url,
+            canonical_url=canonical,
+            feed_url=entry.feed_url,
+            outlet=outlet_of(canonical),
+            title=meta.get("title") or entry.title,
+            description=meta.get("description") or entry.summary,
+            authors=list(meta.get("authors") or entry.authors or []),
+            section=meta.get("section"),
+            tags=list(meta.get("tags") or []),
+            language=meta.get("language"),
+            published_at=published_at,
+            published_at_source=source,
+            fetched_at=page.fetched_at,
+            pipeline_version=self._settings.pipeline_version,
+        )
+        counter(STAGE, "extracted").inc()
+        yield Draft(
+            article=article,
+            raw_lines=list(meta.get("raw_lines") or []),
+            page_lines=list(signals.get("page_lines") or []),
+            caption_lines=list(signals.get("caption_lines") or []),
+            bylines=list(signals.get("bylines") or []),
+            structured_authors=list(signals.get("structured_authors") or []),
+            agency_hint=entry.agency_hint,
+        )
+
+
+class ExtractArticles(beam.PTransform):
+    """Page rows in; Draft rows out, plus a 'dead_letters' output for pages with no article."""
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self._settings = settings
+
+    def expand(self, pages):
+        return guarded_pardo(pages, "Extract Pages", STAGE, ExtractPage(self._settings), main="drafts")
