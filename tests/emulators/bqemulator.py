@@ -2,6 +2,8 @@
 
 Set it up once with `bash tests/emulators/setup_bqemulator.sh`. The fixture starts it on
 127.0.0.1 on free ports, points BIGQUERY_EMULATOR_HOST at it for the session and stops it after.
+It starts through bqemulator_launch.py, which mends where the emulator differs from BigQuery in
+what wiredesk uses (NDJSON loads of BYTES columns), so wiredesk's code stays as BigQuery needs it.
 Without the emulator the tests that need it are skipped with a message saying how to set it up;
 with WIREDESK_REQUIRE_EMULATORS=1 (CI) they fail instead.
 
@@ -22,6 +24,8 @@ import pytest
 PROJECT = "wiredesk-test"
 DEFAULT_VENV = Path.home() / ".cache" / "wiredesk" / "bqemulator-venv"
 SETUP = "bash tests/emulators/setup_bqemulator.sh"
+# Starts the emulator with its known gaps mended (see that file).
+LAUNCHER = Path(__file__).resolve().parent / "bqemulator_launch.py"
 START_TIMEOUT_S = 60.0
 
 
@@ -65,8 +69,9 @@ def start(tmp_dir: Path):
     rest, grpc = _free_port(), _free_port()
     log = open(tmp_dir / "bqemulator.log", "wb")
     proc = subprocess.Popen(
-        [str(binary), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest), "--grpc-host", "127.0.0.1",
-         "--grpc-port", str(grpc), "--project", PROJECT, "--ephemeral", "--log-level", "warning"],
+        [str(binary.parent / "python"), str(LAUNCHER), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest),
+         "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc), "--project", PROJECT, "--ephemeral",
+         "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_dir)
     url = f"http://127.0.0.1:{rest}/bigquery/v2/projects/{PROJECT}/datasets"
     deadline = time.monotonic() + START_TIMEOUT_S

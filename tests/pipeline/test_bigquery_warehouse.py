@@ -19,10 +19,13 @@ from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the ses
 from tests.emulators.dev_runs import dev_runs
 from transforms.warehouse import bigquery_store
 from transforms.warehouse.beam_bigquery import ToJsonRows, WriteBigQueryStreaming, check_row, to_json_row
+from transforms.warehouse.bigquery_lookup import BigQueryLookup
 
 UTC = dt.timezone.utc
 # Times that differ between two runs over the same pages by design.
 RUN_TIMES = ("fetched_at", "ingested_at")
+# What a warehouse dataset holds once a run is over: the tables, the stories view, no staging.
+WAREHOUSE_TABLES = ["articles", "dead_letters", "feed_state", "stories", "story_index", "warehouse_meta"]
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +116,7 @@ def test_tables_are_partitioned_clustered_and_staging_is_gone(dev, bigquery_emul
     assert articles.clustering_fields == ["agency", "outlet"]
     assert [f.to_api_repr() for f in articles.schema] == bigquery_store.schema_fields("articles")
     assert stories.table_id == bigquery_ddl.STORIES_VIEW  # the emulator does not echo view_query back
-    assert dev["tables_after"] == ["articles", "dead_letters", "feed_state", "stories"]
+    assert dev["tables_after"] == WAREHOUSE_TABLES
 
 
 def test_the_stories_view_twins_agree(dev, bigquery_emulator):  # noqa: F811
@@ -166,7 +169,7 @@ def test_merge_deduplicates_staging_and_a_second_merge_adds_nothing(bigquery_emu
         bq.close()
     assert articles == [("a1", "Story a1"), ("a2", "Story a2")]
     assert dead == [("d1", 4)]  # two failures per run, two runs: attempts add up as in DuckDB
-    assert left == ["articles", "dead_letters", "feed_state", "stories"]
+    assert left == WAREHOUSE_TABLES
 
 
 def test_rows_bigquery_would_reject_become_dead_letters():
@@ -188,10 +191,22 @@ def test_warehouse_value_is_checked():
     for bad in ("bigquery:wiredesk", "bigquery:p.d", "bigquery:My-Project.ds", "bigquery:my-project.bad-name"):
         with pytest.raises(ValueError, match="bigquery:PROJECT.DATASET"):
             bigquery_store.parse_target(bad)
-    from pipeline.builder import build_pipeline
+    from pipeline.prepare import prepare
 
     with pytest.raises(ConfigError, match="bigquery:PROJECT.DATASET"):
-        build_pipeline(PipelineOptions(["--feeds", "https://example.com/feed.xml", "--warehouse", "bigquery:x"]))
+        prepare(PipelineOptions(["--feeds", "https://example.com/feed.xml", "--warehouse", "bigquery:x"]))
+
+
+def _index_row(article: Article):
+    """The story_index row Deduplicate emits beside an article, signed from its body."""
+    from transforms.dedup.minhash import MinHasher
+    from transforms.dedup.stories import index_row, sign
+    from transforms.util.times import parse_iso
+
+    dedup = Settings().dedup
+    member = sign(MinHasher(dedup.num_perm), dedup, article.article_id, article.body,
+                  parse_iso(article.published_at).timestamp(), article.agency, article.story_id)
+    return index_row(member, f"hash-{article.article_id}", article.story_id, article.agency, dedup.bands)
 
 
 def reject_poison(row: dict):
@@ -203,17 +218,23 @@ def test_streaming_inserts_land_every_article_exactly_once(bigquery_emulator):  
     target = bigquery_store.Target(bigquery_emulator.project, "stream_unit")
     bq = bigquery_emulator.client()
     bigquery_store.ensure_schema(bq, target)
-    a = [_article(f"s{i}", outlet=f"outlet{i % 3}.example") for i in range(6)]
+    a = [_article(f"s{i}", outlet=f"outlet{i % 3}.example",
+                  body=f"Story number {i} was filed from outlet {i % 3} today by a wire desk reporter.")
+         for i in range(6)]
+    index = {r.article_id: _index_row(r) for r in a}
+    # Each article travels with its story_index row, redeliveries included.
+    both = lambda r, ts: [beam.window.TimestampedValue(("articles", r), ts),  # noqa: E731
+                          beam.window.TimestampedValue(("story_index", index[r.article_id]), ts)]
     poison = _article("poison", title="POISON")
     dead = DeadLetter(dead_letter_id="dl1", stage="fetch", url="https://x.example/1", error_class="http_500",
                       attempt=3, failed_at="2026-03-05T10:00:00+00:00")
     base = 1_800_000_000
     stream = (TestStream()
-              .add_elements([beam.window.TimestampedValue(("articles", r), base + i) for i, r in enumerate(a[:4])])
+              .add_elements([e for i, r in enumerate(a[:4]) for e in both(r, base + i)])
               .add_elements([beam.window.TimestampedValue(("dead_letters", dead), base + 5)])
               .advance_watermark_to(base + 10)
               # Redeliveries and a retry: the same articles again, in a later bundle, plus new ones.
-              .add_elements([beam.window.TimestampedValue(("articles", r), base + 11) for r in (a[1], a[3], a[4])])
+              .add_elements([e for r in (a[1], a[3], a[4]) for e in both(r, base + 11)])
               .add_elements([beam.window.TimestampedValue(("articles", poison), base + 12),
                              beam.window.TimestampedValue(("dead_letters", dead), base + 12),
                              beam.window.TimestampedValue(("feed_state", FeedState(
@@ -221,7 +242,7 @@ def test_streaming_inserts_land_every_article_exactly_once(bigquery_emulator):  
                                  last_polled_at="2026-03-05T10:00:00+00:00", consecutive_failures=0,
                                  entries_seen=5)), base + 12)])
               .advance_watermark_to(base + 20)
-              .add_elements([beam.window.TimestampedValue(("articles", r), base + 21) for r in (a[5], a[0], a[5])])
+              .add_elements([e for r in (a[5], a[0], a[5]) for e in both(r, base + 21)])
               .advance_watermark_to(base + 30)
               .advance_watermark_to_infinity())
     options = PipelineOptions(["--runner", "BundleBasedDirectRunner"])
@@ -229,7 +250,7 @@ def test_streaming_inserts_land_every_article_exactly_once(bigquery_emulator):  
     with beam.Pipeline(options=options) as p:
         events = p | stream
         tables = {t: events | f"Only {t}" >> beam.Filter(lambda e, t=t: e[0] == t) | f"Row {t}" >> beam.Values()
-                  for t in ("articles", "dead_letters", "feed_state")}
+                  for t in ("articles", "dead_letters", "feed_state", "story_index")}
         _ = tables | WriteBigQueryStreaming(target, Settings(), endpoint=bigquery_emulator.endpoint,
                                             reject=reject_poison, feed_state_window_s=3600)
     try:
@@ -238,8 +259,25 @@ def test_streaming_inserts_land_every_article_exactly_once(bigquery_emulator):  
             f"SELECT dead_letter_id, stage, error_class FROM `{target.ref('dead_letters')}`").result())
         states = [tuple(r.values()) for r in bq.query(
             f"SELECT feed_url, etag, entries_seen FROM `{target.ref('feed_state')}`").result()]
+        indexed = [dict(r.items()) for r in bq.query(
+            f"SELECT article_id, story_id, signature, bands FROM `{target.ref('story_index')}` "
+            f"ORDER BY article_id").result()]
     finally:
         bq.close()
+    lookup = BigQueryLookup(target, Settings(), bigquery_emulator.endpoint)
+    try:
+        seed = lookup.recent_index()
+    finally:
+        lookup.close()
     assert ids == sorted(r.article_id for r in a)
     assert [(s, e) for _, s, e in dead_rows] == [("fetch", "http_500"), ("write", "bigquery_rejected")]
     assert states == [("https://x.example/feed", "e1", 5)]
+    # One story_index row per streamed article, however often it came; BYTES and ARRAY intact.
+    assert [r["article_id"] for r in indexed] == sorted(index)
+    for r in indexed:
+        sent = index[r["article_id"]]
+        assert (r["story_id"], r["signature"], r["bands"]) == (sent.story_id, sent.signature, list(sent.bands))
+        assert len(r["signature"]) == 4 * Settings().dedup.num_perm and len(r["bands"]) == Settings().dedup.bands
+    # A stream started on this dataset would seed its story index with exactly these articles.
+    assert sorted((m.article_id, m.signature) for m, _ in seed) == sorted(
+        (k, v.signature) for k, v in index.items())

@@ -3,8 +3,16 @@
 The twin of transforms/duckdb_lookup.py: one parameterised query per batch of this run's keys.
 story_index is partitioned by day of published_at, so a candidate query reads one dedup horizon
 of partitions, not the whole history.
+
+Every query here is plain GoogleSQL that the BigQuery emulator (tests/emulators) also runs as
+written, so the tests exercise the very text BigQuery gets: array parameters with `IN UNNEST(@keys)`
+rather than string-built IN lists (no SQL escaping, and one cached query plan); the time window as
+TIMESTAMP_MICROS of INT64 parameters (a constant expression, so BigQuery still prunes partitions);
+and `EXISTS (... UNNEST(bands) ...)` over the stored band keys, which needs no join or DISTINCT.
 """
 from __future__ import annotations
+
+import math
 
 from schemas.settings import Settings
 from schemas.types import FeedState
@@ -99,17 +107,24 @@ class BigQueryLookup:
                 f"SELECT {_INDEX_COLUMNS} FROM `{self.target.ref('story_index')}` "
                 f"WHERE published_at BETWEEN TIMESTAMP_MICROS(@lo) AND TIMESTAMP_MICROS(@hi) "
                 f"AND EXISTS (SELECT 1 FROM UNNEST(bands) AS band WHERE band IN UNNEST(@keys))",
-                [self._array("keys", "INT64", part), self._scalar("lo", "INT64", int(lo_ts * 1e6)),
-                 self._scalar("hi", "INT64", int(hi_ts * 1e6))])
+                # Rounded outwards: BETWEEN is inclusive at both ends, as in the DuckDB twin.
+                [self._array("keys", "INT64", part), self._scalar("lo", "INT64", math.floor(lo_ts * 1e6)),
+                 self._scalar("hi", "INT64", math.ceil(hi_ts * 1e6))])
             for r in rows:
                 found[r[0]] = (member_of_index(*r[:7]), r[7])
         return list(found.values())
 
     def recent_index(self) -> list:
         table = self.target.ref("story_index")
+        # Two queries, not one with `>= (SELECT MAX(published_at) ...)`: BigQuery prunes partitions
+        # only on constant filters (a parameter is one, a subquery is not), so the one-query form
+        # would read every stored signature. The MAX reads the published_at column alone.
+        newest = self._rows(f"SELECT UNIX_MICROS(MAX(published_at)) FROM `{table}`", [])[0][0]
+        if newest is None:
+            return []
         rows = self._rows(
-            f"SELECT {_INDEX_COLUMNS} FROM `{table}` WHERE published_at >= TIMESTAMP_SUB("
-            f"(SELECT MAX(published_at) FROM `{table}`), INTERVAL @h SECOND) "
+            f"SELECT {_INDEX_COLUMNS} FROM `{table}` WHERE published_at >= TIMESTAMP_MICROS(@lo) "
             f"ORDER BY published_at DESC, article_id LIMIT @n",
-            [self._scalar("h", "INT64", int(self._horizon_s)), self._scalar("n", "INT64", self._seed_max)])
+            [self._scalar("lo", "INT64", int(newest) - math.ceil(self._horizon_s * 1e6)),
+             self._scalar("n", "INT64", self._seed_max)])
         return [(member_of_index(*r[:7]), r[7]) for r in reversed(rows)]
