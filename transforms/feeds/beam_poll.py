@@ -50,32 +50,13 @@ from transforms.beam_common.dead_letters import DEAD
 from transforms.beam_common.metrics import counter, skipped
 from transforms.util.times import parse_iso
 from transforms.beam_common.shared_cache import new_scope, shared
+from transforms.feeds import schedule as _schedule
+from transforms.feeds.schedule import request_stop, reset_stop, run_started, stop_event, stop_requested  # noqa: F401
 
 STAGE = "read_feeds"
 STATE = "feed_state"
 TICKS = "ticks"
 UNBOUNDED_POLLS = 1 << 62
-
-_stop = threading.Event()
-
-
-def request_stop() -> None:
-    """Ask every polling loop in this process to end after its current poll (Ctrl-C, --duration)."""
-    _stop.set()
-
-
-def reset_stop() -> None:
-    _stop.clear()
-
-
-def stop_requested() -> bool:
-    return _stop.is_set()
-
-
-def stop_event() -> threading.Event:
-    """The event request_stop() sets, for loops that wait on it instead of sleeping."""
-    return _stop
-
 
 @dataclasses.dataclass(frozen=True)
 class PollPlan:
@@ -240,22 +221,11 @@ class PollTracker(OffsetRestrictionTracker):
         return super().try_split(0)
 
 
-_STARTED: dict = {}
-_STARTED_LOCK = threading.Lock()
-
-
-def _run_started(run_id: str) -> float:
-    """When this process first saw the run: the start of --duration."""
-    with _STARTED_LOCK:
-        return _STARTED.setdefault(run_id, time.time())
-
-
 def forget_runs() -> None:
-    """Forget finished runs and stop their live poll services (the CLI calls this after a stream)."""
+    """Compat: forget finished runs and their live poll services (callers move to schedule + local_stream)."""
     from pipeline.local_stream import forget_services
 
-    with _STARTED_LOCK:
-        _STARTED.clear()
+    _schedule.forget_runs()
     forget_services()
 
 
@@ -305,7 +275,7 @@ class PollFeedFn(beam.DoFn, RestrictionProvider):
     @beam.DoFn.unbounded_per_element()
     def process(self, element, tracker=beam.DoFn.RestrictionParam(),
                 watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())):
-        started = _run_started(self._plan.run_id)
+        started = run_started(self._plan.run_id)
         restriction = tracker.current_restriction()
         track, position = restriction.track, restriction.start
         while True:
