@@ -116,7 +116,6 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
     from transforms.warehouse import bigquery_store
     from transforms.warehouse.bigquery_lookup import BigQueryLookup
     from transforms.warehouse.upgrade import upgrade_bigquery
-    from transforms.warehouse.beam_bigquery import new_run_id
 
     try:
         target = bigquery_store.parse_target(options.view_as(WiredeskOptions).warehouse)
@@ -129,7 +128,7 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
         temp = options.view_as(GoogleCloudOptions).temp_location
         temp_location = temp if temp and "://" not in temp else tempfile.mkdtemp(prefix="wiredesk-bq-load-")
     staging, upgrade = None, None
-    run_id = new_run_id()
+    run_id = bigquery_store.new_run_id()
     if dry_run:
         staging = None if streaming else {t: staging_table(t, run_id) for t in TABLES}
     else:

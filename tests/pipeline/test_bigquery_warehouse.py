@@ -18,7 +18,8 @@ from tests.conftest import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
 from transforms.warehouse import bigquery_store
-from transforms.warehouse.beam_bigquery import ToJsonRows, WriteBigQueryStreaming, check_row, to_json_row
+from transforms.warehouse.beam_bigquery import ToJsonRows, WriteBigQueryStreaming
+from transforms.warehouse.bigquery_rows import check_row, to_json_row
 from transforms.warehouse.bigquery_lookup import BigQueryLookup
 
 UTC = dt.timezone.utc

@@ -69,7 +69,10 @@ class WriteDuckDBBatch(beam.DoFn):
         from transforms.warehouse import duckdb_store
 
         inserted: dict = {}
-        for table, rows in by_table.items():
+        rejected = set()  # article ids refused: their story_index rows must not land either
+        # Articles before their story_index rows, so a refused article's index row is known.
+        for table in sorted(by_table, key=lambda t: t == "story_index"):
+            rows = [r for r in by_table[table] if table != "story_index" or r.article_id not in rejected]
             for row in rows:
                 try:
                     got = duckdb_store.write_batch(con, {table: [row]})
@@ -77,6 +80,8 @@ class WriteDuckDBBatch(beam.DoFn):
                 except duckdb_store.duckdb.Error as err:
                     if table == "dead_letters":
                         raise
+                    if table == "articles":
+                        rejected.add(row.article_id)
                     counter(STAGE, "dead_letters").inc()
                     counter(STAGE, "dead.warehouse_rejected").inc()
                     dead = dead_letter(STAGE, "warehouse_rejected", f"{table}: {err}",

@@ -4,16 +4,17 @@ The twin of transforms/duckdb_store.py. Tables come from the checked-in JSON sch
 schemas/bigquery/, layout and view SQL from schemas/bigquery_ddl.py.
 
 Emulator: set BIGQUERY_EMULATOR_HOST=127.0.0.1:PORT (tests do) and every client here talks to
-that endpoint with anonymous credentials; Beam's WriteToBigQuery gets an EmulatorBeamClient as
-its test_client. Without it, Application Default Credentials and the real API are used.
+that endpoint with anonymous credentials (Beam's WriteToBigQuery gets the client of
+beam_bigquery_emulator.py). Without it, Application Default Credentials and the real API are used.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
-import time
+import uuid
 
 from schemas import bigquery_ddl
 from schemas.types import TABLES
@@ -80,71 +81,6 @@ def client(project: str, endpoint: str | None = None):
                            client_options=ClientOptions(api_endpoint=endpoint))
 
 
-class EmulatorBeamClient:
-    """Beam's test_client for WriteToBigQuery against the emulator: picklable, built lazily.
-
-    Beam's BigQueryWrapper uses ONE object both as its apitools client (.tables, .jobs,
-    .datasets, .tabledata) and as the google-cloud client for insert_rows_json.
-    `reject(row) -> str | None` lets a test play BigQuery's row-level rejections, which the
-    emulator does not make.
-    """
-
-    test_clock = staticmethod(time.time)
-
-    def __init__(self, project: str, endpoint: str, reject=None):
-        self.project = project
-        self.endpoint = emulator_endpoint(endpoint)
-        self.reject = reject
-        self._api = None
-        self._gcp = None
-
-    def __getstate__(self):
-        return {"project": self.project, "endpoint": self.endpoint, "reject": self.reject}
-
-    def __setstate__(self, state):
-        self.__init__(state["project"], state["endpoint"], state["reject"])
-
-    def _apitools(self):
-        if self._api is None:
-            from apache_beam.io.gcp.internal.clients import bigquery as bqapi
-
-            self._api = bqapi.BigqueryV2(url=f"{self.endpoint}/bigquery/v2/", get_credentials=False,
-                                         credentials=None)
-        return self._api
-
-    def __getattr__(self, name):
-        if name in ("tables", "jobs", "datasets", "tabledata"):
-            return getattr(self._apitools(), name)
-        raise AttributeError(name)
-
-    def insert_rows_json(self, table, json_rows, row_ids=None, **kwargs):
-        from google.api_core.retry import Retry
-
-        if self._gcp is None:
-            self._gcp = client(self.project, self.endpoint)
-        errors, keep, keep_ids = [], [], []
-        for i, row in enumerate(json_rows):
-            reason = self.reject(row) if self.reject else None
-            if reason:
-                errors.append({"index": i, "errors": [{"reason": "invalid", "location": "",
-                                                       "message": reason}]})
-            else:
-                keep.append((i, row))
-                keep_ids.append(row_ids[i] if row_ids else None)
-        if keep:
-            kwargs.pop("retry", None)
-            got = self._gcp.insert_rows_json(table, [r for _, r in keep], row_ids=keep_ids if row_ids else None,
-                                             retry=Retry(deadline=30), **kwargs)
-            errors.extend({**e, "index": keep[e["index"]][0]} for e in got)
-        return errors
-
-
-def beam_test_client(project: str, endpoint: str | None = None, reject=None):
-    """The test_client to hand WriteToBigQuery: an EmulatorBeamClient, or None for real BigQuery."""
-    endpoint = emulator_endpoint(endpoint)
-    return EmulatorBeamClient(project, endpoint, reject) if endpoint else None
-
-
 def schema_fields(table: str) -> list:
     """The checked-in JSON schema of a warehouse table (schemas/bigquery/<table>.json)."""
     return json.loads((SCHEMA_DIR / f"{table}.json").read_text(encoding="utf-8"))
@@ -158,8 +94,6 @@ def _schema(table: str) -> list:
 
 def table_resource(target: Target, table: str, *, staging_of: str | None = None, expire_s: float | None = None):
     """A bigquery.Table for a warehouse table (or a staging table shaped like one)."""
-    import datetime as dt
-
     from google.cloud import bigquery
 
     shape = staging_of or table
@@ -230,8 +164,6 @@ def table_names(bq, target: Target) -> set:
 
 def iso(value) -> str | None:
     """A TIMESTAMP as the pipeline's wire format: whole seconds, +00:00 (as DuckDB reads it back)."""
-    import datetime as dt
-
     if value is None:
         return None
     return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -280,3 +212,8 @@ def _param(value):
 def connect(warehouse: str, endpoint: str | None = None) -> Connection:
     target = parse_target(warehouse)
     return Connection(target, client(target.project, endpoint))
+
+
+def new_run_id() -> str:
+    """A short id naming this run's staging tables."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S") + "_" + uuid.uuid4().hex[:8]
