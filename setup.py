@@ -11,8 +11,8 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]),
     package_data={
-        "schemas": ["bigquery/*.json", "sql/*.sql"],
-        "transforms": ["data/*.yaml"],
+        "schemas": ["bigquery/*.json"],
+        "transforms": ["tag/data/*.yaml"],
         "pipeline": ["demo_corpus/*", "demo_corpus/**/*", "queries/*.sql"],
     },
     include_package_data=True,
@@ -24,6 +24,9 @@ setup(
         "protobuf>=4.25,<7",
         "feedparser==6.0.14",
         "trafilatura==2.3.1",
+        # Imported directly (extraction, page signals, dates), not only through trafilatura.
+        "lxml==6.1.3",
+        "htmldate==1.11.0",
         "lxml_html_clean==0.4.6",
         "duckdb==2.0.0",
         "google-cloud-bigquery==3.47.0",

@@ -5,16 +5,10 @@ over the same rows (tests/pipeline/test_bigquery_warehouse.py) and requires equa
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from schemas.types import TABLES
 
-REPO_DIR = Path(__file__).resolve().parents[1]
-# Terraform reads this template (generated here; a test keeps it equal to stories_view_sql()).
-TERRAFORM_VIEW_TEMPLATE = REPO_DIR / "deploy" / "terraform" / "stories_view.sql.tftpl"
-
-# Partitioning and clustering per table (DESIGN §2). Terraform reads the same values through
-# deploy/terraform/tables.tf; tests/deploy checks both agree.
+# Partitioning and clustering per table. deploy/terraform/bigquery.tf declares the same values;
+# tests/deploy checks that both agree.
 TABLE_LAYOUT = {
     "articles": {"partition_field": "published_at", "clustering": ["agency", "outlet"]},
     "dead_letters": {"partition_field": "failed_at", "clustering": ["stage", "error_class"]},
@@ -115,8 +109,3 @@ def merge_sql(project: str, dataset: str, table: str, staging: str) -> str:
     return (f"MERGE `{target_ref}` T\nUSING (\n{source}\n) S\nON T.{key} = S.{key}\n"
             f"{matched}WHEN NOT MATCHED THEN {insert}")
 
-
-if __name__ == "__main__":
-    TERRAFORM_VIEW_TEMPLATE.parent.mkdir(parents=True, exist_ok=True)
-    TERRAFORM_VIEW_TEMPLATE.write_text(terraform_view_template(), encoding="utf-8")
-    print(TERRAFORM_VIEW_TEMPLATE)

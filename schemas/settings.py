@@ -3,6 +3,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib import metadata
+
+
+def _version() -> str:
+    """The installed wiredesk's version (setup.py is the one place it is written)."""
+    try:
+        return metadata.version("wiredesk")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+source"
+
+
+VERSION = _version()
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class FetchLimits:
     circuit_breaker_failures: int = 5
     # Links longer than this are junk or attacks.
     max_url_length: int = 2048
-    user_agent: str = "wiredesk/0.1 (+https://github.com/wiredesk/wiredesk)"
+    user_agent: str = f"wiredesk/{VERSION} (+https://github.com/wiredesk/wiredesk)"
     allow_private_networks: bool = False
     proxy: str | None = None
     respect_robots: bool = True
@@ -73,9 +85,6 @@ class WarehouseSettings:
     batch_seconds: float = 5.0
     # DuckDB allows one writing process; wait this long for another to let go.
     lock_wait_s: float = 30.0
-    # Dead-letter payload excerpts are capped so one poison page cannot bloat the table.
-    max_excerpt_chars: int = 2000
-    max_message_chars: int = 2000
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ class Settings:
     stream: StreamSettings = field(default_factory=StreamSettings)
     # Body text shorter than this is not an article (cookie walls, empty shells).
     min_body_words: int = 30
-    pipeline_version: str = "0.1.0"
+    pipeline_version: str = VERSION
 
     def replace(self, **changes) -> "Settings":
         """Return a copy with top-level fields changed."""

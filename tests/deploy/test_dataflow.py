@@ -247,7 +247,7 @@ def test_terraform_tables_are_the_schema_files_in_schemas():
     view = _resource(body, "google_bigquery_table", "stories")
     assert "stories_view.sql.tftpl" in view
     assert (TERRAFORM / "stories_view.sql.tftpl").read_text() == bigquery_ddl.terraform_view_template(), \
-        "run `python -m schemas.bigquery_ddl` to regenerate"
+        "run `python -m tests.deploy.test_dataflow` to regenerate"
 
 
 def test_terraform_declares_bucket_registry_service_account_and_optional_pubsub():
@@ -263,3 +263,8 @@ def test_terraform_declares_bucket_registry_service_account_and_optional_pubsub(
     assert not any(r in roles for r in ("roles/owner", "roles/editor", "roles/bigquery.admin"))
     assert 'resource "google_bigquery_dataset_iam_member"' in body
     assert re.search(r'count\s*=\s*var.enable_pubsub \? 1 : 0', body)
+
+
+if __name__ == "__main__":
+    # Regenerates Terraform's copy of the stories view from schemas/bigquery_ddl.py.
+    (TERRAFORM / "stories_view.sql.tftpl").write_text(bigquery_ddl.terraform_view_template(), encoding="utf-8")
