@@ -45,6 +45,7 @@ class RunInputs:
     source: typing.Any = None  # streaming: a PollPlan or a PubSubSource
     dry_run: bool = False
     upgrade: typing.Optional[dict] = None  # what the warehouse upgrade did, if it ran
+    duration_s: typing.Optional[float] = None  # a stream's --duration, parsed once, here
 
 
 def settings_from_options(options: PipelineOptions, base: Settings | None = None) -> Settings:
@@ -101,9 +102,11 @@ def prepare(options: PipelineOptions, settings: Settings | None = None, say=_say
         if not dry_run:
             upgrade = upgrade_duckdb(path, settings, say)
         lookup = DuckDBLookup(path, settings)
-    source = _stream_source(options, settings, specs, lookup) if streaming else None
+    duration_s = parse_duration(wopts.duration, "--duration") if streaming and wopts.duration else None
+    source = _stream_source(options, settings, specs, lookup, duration_s) if streaming else None
     return RunInputs(settings=settings, specs=specs, registry_data=registry_data, warehouse=warehouse,
-                     lookup=lookup, bigquery=sink, source=source, dry_run=dry_run, upgrade=upgrade)
+                     lookup=lookup, bigquery=sink, source=source, dry_run=dry_run, upgrade=upgrade,
+                     duration_s=duration_s)
 
 
 def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
@@ -144,7 +147,7 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
     return sink, BigQueryLookup(target, settings, endpoint), upgrade
 
 
-def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, lookup):
+def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, lookup, duration_s=None):
     """What a --streaming run reads: a PollPlan (poll the feeds) or a PubSubSource."""
     from transforms.feeds.beam_poll import PollPlan
 
@@ -163,7 +166,7 @@ def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, l
         run_id=uuid.uuid4().hex,
         specs=specs,
         poll_interval_s=parse_duration(wopts.poll_interval, "--poll-interval") if wopts.poll_interval else None,
-        duration_s=parse_duration(wopts.duration, "--duration") if wopts.duration else None,
+        duration_s=duration_s,
         max_polls=wopts.max_polls,
     )
     if streams_live(options):
