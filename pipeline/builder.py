@@ -32,7 +32,7 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
     read = feeds | "Read Feeds" >> ReadFeeds(settings, inputs.lookup, source=inputs.source)
     fetched = read["entries"] | "Fetch Articles" >> FetchArticles(settings)
     extracted = fetched["pages"] | "Extract Articles" >> ExtractArticles(settings)
-    cleaned = extracted["drafts"] | "Clean Articles" >> CleanArticles(settings)
+    cleaned = extracted["drafts"] | "Clean Articles" >> CleanArticles(settings, registry)
     tagged = cleaned["drafts"] | "Tag Articles" >> TagArticles(registry)
     # The builder composes the stream's or the batch's dedup; both keep the label 'Deduplicate'.
     dedup = (DeduplicateStreaming if streaming else DeduplicateBatch)(settings, inputs.lookup)

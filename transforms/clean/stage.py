@@ -10,6 +10,8 @@ import apache_beam as beam
 from schemas.settings import Settings
 from transforms.beam_common.metrics import counter
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
+from transforms.clean.cleaning import LineCleaner, default_cleaner
+from transforms.tag.registry import AgencyRegistry
 
 STAGE = "clean"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -26,11 +28,14 @@ class CleanDraft(beam.DoFn):
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self._cleaner = None
 
-    def process(self, draft):
-        from transforms.clean.cleaning import clean_lines
-
-        kept, removed = clean_lines(list(draft.raw_lines))
+    def process(self, draft, registry_data=None):
+        if self._cleaner is None:
+            # Credit lines name the run's registry (the user's --agency-registry too), built once per copy.
+            self._cleaner = (LineCleaner.for_registry(AgencyRegistry.from_data(registry_data))
+                             if registry_data is not None else default_cleaner())
+        kept, removed = self._cleaner.clean_lines(list(draft.raw_lines))
         body = "\n\n".join(kept)
         words = len(_WORD.findall(body))
         article = draft.article
@@ -48,11 +53,17 @@ class CleanDraft(beam.DoFn):
 
 
 class CleanArticles(beam.PTransform):
-    """Draft rows in; cleaned Draft rows out, plus a 'dead_letters' output."""
+    """Draft rows in; cleaned Draft rows out, plus a 'dead_letters' output.
 
-    def __init__(self, settings: Settings):
+    `registry` (a one-element PCollection of registry data, as TagArticles takes) names the
+    agencies whose credit lines leave the body; without it, the bundled registry's.
+    """
+
+    def __init__(self, settings: Settings, registry=None):
         super().__init__()
         self._settings = settings
+        self._registry = registry
 
     def expand(self, drafts):
-        return guarded_pardo(drafts, "Clean Drafts", STAGE, CleanDraft(self._settings), main="drafts")
+        extra = [beam.pvalue.AsSingleton(self._registry)] if self._registry is not None else []
+        return guarded_pardo(drafts, "Clean Drafts", STAGE, CleanDraft(self._settings), *extra, main="drafts")
