@@ -10,13 +10,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def iso(moment: dt.datetime | None) -> str | None:
-    """ISO-8601 in UTC with an explicit +00:00 offset, the one wire format of instants."""
+def iso(moment: dt.datetime | None, whole_seconds: bool = False) -> str | None:
+    """ISO-8601 in UTC with an explicit +00:00 offset, the one wire format of instants.
+
+    `whole_seconds` drops the microseconds: page and warehouse times are known to the second,
+    and reading them back must give the string that was written.
+    """
     if moment is None:
         return None
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; attach a zone first")
-    return moment.astimezone(UTC).isoformat()
+    moment = moment.astimezone(UTC)
+    return (moment.replace(microsecond=0) if whole_seconds else moment).isoformat()
 
 
 def parse_iso(text: str | None) -> dt.datetime | None:

@@ -17,6 +17,7 @@ import math
 from schemas.settings import Settings
 from schemas.types import FeedState
 from transforms.dedup.stories import member_of_index
+from transforms.util.times import iso
 
 # Array parameters stay far below BigQuery's request size limit at this many keys.
 CHUNK = 10000
@@ -88,15 +89,13 @@ class BigQueryLookup:
         return found
 
     def feed_states(self, feed_urls) -> dict:
-        from transforms.warehouse.bigquery_store import iso
-
         states = {}
         for part in _chunks(sorted(set(feed_urls))):
             rows = self._rows(f"SELECT feed_url, etag, last_modified, last_polled_at, last_status, "
                               f"consecutive_failures, entries_seen FROM `{self.target.ref('feed_state')}` "
                               f"WHERE feed_url IN UNNEST(@keys)", [self._array("keys", "STRING", part)])
             for r in rows:
-                states[r[0]] = FeedState(r[0], r[1], r[2], iso(r[3]), r[4], r[5], r[6])
+                states[r[0]] = FeedState(r[0], r[1], r[2], iso(r[3], whole_seconds=True), r[4], r[5], r[6])
         return states
 
     def story_candidates(self, bands, lo_ts: float, hi_ts: float) -> list:

@@ -162,13 +162,6 @@ def table_names(bq, target: Target) -> set:
         return set()
 
 
-def iso(value) -> str | None:
-    """A TIMESTAMP as the pipeline's wire format: whole seconds, +00:00 (as DuckDB reads it back)."""
-    if value is None:
-        return None
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 class Connection:
     """A DB-API-like face over BigQuery, so summary code written for DuckDB runs unchanged.
 
