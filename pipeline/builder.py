@@ -17,7 +17,11 @@ from transforms.dedup.beam_sign import INDEX
 from transforms.dedup.stage import DeduplicateBatch, DeduplicateStreaming
 from transforms.extract.stage import ExtractArticles
 from transforms.fetch.stage import FetchArticles
-from transforms.feeds.stage import STATE, ReadFeeds
+from transforms.feeds.beam_poll import PollFeeds
+from transforms.feeds.beam_pubsub import PubSubSource, ReadEntriesFromPubSub
+from transforms.feeds.poll import STATE
+from transforms.feeds.schedule import PollPlan
+from transforms.feeds.stage import ReadFeeds, ReadFeedsStreaming
 from transforms.tag.stage import TagArticles
 from transforms.warehouse.stage import WriteBigQuery, WriteDuckDB
 
@@ -29,7 +33,8 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
     p = beam.Pipeline(options=options)
     feeds = p | "Create Feeds" >> beam.Create(list(inputs.specs))
     registry = p | "Create Agency Registry" >> beam.Create([inputs.registry_data])
-    read = feeds | "Read Feeds" >> ReadFeeds(settings, inputs.lookup, source=inputs.source)
+    read = feeds | "Read Feeds" >> (ReadFeedsStreaming(settings, _feed_source(inputs), inputs.lookup) if streaming
+                                    else ReadFeeds(settings, inputs.lookup))
     fetched = read["entries"] | "Fetch Articles" >> FetchArticles(settings)
     extracted = fetched["pages"] | "Extract Articles" >> ExtractArticles(settings)
     cleaned = extracted["drafts"] | "Clean Articles" >> CleanArticles(settings, registry)
@@ -43,6 +48,16 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
           INDEX: deduped[INDEX]}
          | "Write Warehouse" >> _sink(options, inputs, streaming))
     return p
+
+
+def _feed_source(inputs: RunInputs) -> beam.PTransform:
+    """The streaming source, labelled as the pinned graph has it: the SDF, Pub/Sub, or the local stream."""
+    source = inputs.source
+    if isinstance(source, PollPlan):
+        return "Poll Feeds" >> PollFeeds(inputs.settings, source, inputs.lookup)
+    if isinstance(source, PubSubSource):
+        return "Read Entry Messages" >> ReadEntriesFromPubSub(source)
+    return "Poll Feeds" >> source  # the local live stream prepare started (pipeline/local_stream.py)
 
 
 def _sink(options: PipelineOptions, inputs: RunInputs, streaming: bool) -> beam.PTransform:

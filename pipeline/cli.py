@@ -257,7 +257,8 @@ def cmd_poll(args, beam_args) -> int:
 
     from pipeline.feeds_config import parse_duration, resolve_feeds
     from pipeline.prepare import settings_from_options
-    from transforms.feeds.beam_pubsub import check_topic, poll_and_publish
+    from pipeline.publish import poll_and_publish
+    from transforms.feeds.beam_pubsub import check_topic
     from transforms.feeds import beam_poll as poll_feeds
 
     if beam_args:

@@ -1,22 +1,11 @@
 """The local live source: poll the feeds beside the graph and stream each poll into it as it happens.
 
-Neither local runner can stream the polling SDF (transforms/poll_feeds.py). The FnApiRunner hands
-a stage's output downstream only when the stage ends, and for an unbounded source that is the end
-of the run. The BundleBasedDirectRunner does stream, but its splittable-DoFn support predates
-`defer_remainder` and does not run the poll loop at all. What the BundleBasedDirectRunner does run
-in real time is a TestStream that reads its events from a TestStreamService endpoint, which is how
-Interactive Beam streams into a local pipeline.
-
-So on the local runner a `LivePolls` object polls with the same code as the SDF and `wiredesk poll`
-(`FeedPoller` over `poll_feeds.poll_track`: conditional GET, adaptive intervals, entries already
-seen dropped), from the service's thread and a few worker threads, and turns each poll into an event:
-- An AddElements event carries the poll's ('entry'|'state'|'dead'|'tick', value) tuples, stamped
-  with the poll time. These are the same tuples the SDF yields, so "Split Poll Results" is shared.
-- Each pass over the feeds ends with a watermark advance and a processing-time advance to the wall
-  clock. This closes the windows downstream and fires the writer's timed flush.
-- The end of the run (every feed polled --max-polls times, --duration, or request_stop() on Ctrl-C)
-  ends the event stream. That moves the watermark to +inf, so the graph drains and every sink
-  flushes.
+Neither local runner streams the polling SDF (transforms/feeds/beam_poll.py), but the
+BundleBasedDirectRunner does stream a TestStream read from a TestStreamService endpoint. So
+`serve()` (called by prepare) starts a `LivePolls` service: a FeedPoller on the run's PollSchedule
+whose polls become AddElements events of the SDF's own (kind, value) items, plus watermark and
+clock advances; `ReadLivePolls(endpoint)` is the source the builder hands to ReadFeedsStreaming.
+The only module that imports apache_beam.testing. See ARCHITECTURE.md "Streaming".
 """
 from __future__ import annotations
 
@@ -27,7 +16,14 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 
 from schemas.settings import Settings
-from transforms.feeds.beam_poll import TICKS, FeedPoller, PollPlan, SplitPollResults, stop_event
+from transforms.beam_common.dead_letters import DEAD
+from transforms.beam_common.metrics import count_all
+from transforms.feeds.beam_poll import SplitPollResults
+from transforms.feeds.poll import STAGE, STATE
+from transforms.feeds.poller import FeedPoller
+from transforms.feeds.schedule import PollPlan, PollSchedule, stop_event
+from transforms.feeds.tracks import TICKS
+from transforms.feeds.urls import host_of
 
 _CODER = PickleCoder()
 _SERVICES: dict = {}
@@ -80,32 +76,29 @@ class LivePolls:
 
         from apache_beam.portability.api import beam_runner_api_pb2
 
-        from transforms.feeds.urls import host_of
-
         payload = beam_runner_api_pb2.TestStreamPayload
         plan, stream = self._plan, self._settings.stream
-        poller = FeedPoller(self._settings, plan.specs, plan.states, plan.poll_interval_s, now=clock())
+        poller = FeedPoller(self._settings, plan.specs, plan.states, plan.poll_interval_s, now=clock(),
+                            tally=lambda counts: count_all(STAGE, counts))
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=stream.poll_workers,
                                                      thread_name_prefix="wiredesk-poll")
-        started = clock()
-        deadline = None if plan.duration_s is None else started + plan.duration_s
+        schedule = PollSchedule.of(plan, stream.max_sleep_s, started=clock())
         flying: dict = {}  # future -> (feed url, poll start time)
         told = 0.0  # the processing time the runner has been told; its test clock starts at 0
         watermark = float("-inf")
 
-        def idle() -> list:
-            """Feeds with polls left and none running."""
+        def idle(free_hosts_only: bool = False) -> dict:
+            """Feeds with no poll running (and, if asked, none of their host's either)."""
             running = {url for url, _ in flying.values()}
-            return [u for u, t in poller.tracks.items()
-                    if (plan.max_polls is None or t.polls < plan.max_polls) and u not in running]
+            busy = {host_of(url) for url in running} if free_hosts_only else set()
+            return {u: t for u, t in poller.tracks.items() if u not in running and host_of(u) not in busy}
 
         try:
             while True:
                 now = clock()
-                stopping = stop_event().is_set() or (deadline is not None and now >= deadline)
-                busy_hosts = {host_of(url) for url, _ in flying.values()}
-                if not stopping:
-                    for url in poller.due(now, idle()):
+                if not schedule.stopping(now):
+                    busy_hosts = set()
+                    for url in schedule.due(idle(free_hosts_only=True), now):
                         if host_of(url) in busy_hosts:
                             continue  # its host is being polled: next pass
                         busy_hosts.add(host_of(url))
@@ -117,7 +110,7 @@ class LivePolls:
                     yield payload.Event(element_event=payload.Event.AddElements(elements=[
                         payload.TimestampedElement(encoded_element=_CODER.encode(item), timestamp=_micros(stamp))
                         for item in found]))
-                if not flying and (stopping or not idle()):
+                if not flying and schedule.finished(poller.tracks, now):
                     return  # stopped with every poll finished, or every feed polled max_polls times
                 now = clock()
                 watermark = max(watermark, min([now] + [stamp for _, stamp in flying.values()]))
@@ -127,11 +120,7 @@ class LivePolls:
                 told = now
                 # Wake for the next due feed, a finished poll, or at least every max_sleep_s: the
                 # runner gives up on a TestStream that is silent for 30 s, and Ctrl-C should be prompt.
-                busy_hosts = {host_of(url) for url, _ in flying.values()}
-                waiting = [u for u in idle() if host_of(u) not in busy_hosts]
-                wake = min([now + stream.max_sleep_s] + ([poller.next_due(waiting)] if waiting else []))
-                if deadline is not None:
-                    wake = min(wake, deadline)
+                wake = schedule.wake(now, idle(free_hosts_only=True))
                 if flying:
                     concurrent.futures.wait(list(flying), timeout=max(0.0, wake - now),
                                             return_when=concurrent.futures.FIRST_COMPLETED)
@@ -166,18 +155,20 @@ def forget_services() -> None:
 
 
 class ReadLivePolls(beam.PTransform):
-    """The live poll stream at `endpoint` in; {'entries', 'dead_letters', 'feed_state', 'ticks'} out."""
+    """The live poll stream at `endpoint`; {'entries', 'dead_letters', 'feed_state', 'ticks'} out.
+
+    Its input only places it in a pipeline (the feed specs, or the pipeline's root): the service
+    already knows the feeds.
+    """
 
     def __init__(self, endpoint: str):
         super().__init__()
         self._endpoint = endpoint
 
-    def expand(self, pbegin):
+    def expand(self, pvalueish):
         from apache_beam.testing.test_stream import TestStream
 
-        from transforms.beam_common.dead_letters import DEAD
-        from transforms.feeds.beam_poll import STATE
-
+        pbegin = beam.pvalue.PBegin(pvalueish.pipeline)
         polled = pbegin | "Stream Polls" >> TestStream(coder=_CODER, endpoint=self._endpoint)
         split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
             STATE, DEAD, TICKS, main="entries")

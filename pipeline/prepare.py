@@ -42,7 +42,7 @@ class RunInputs:
     warehouse: str
     lookup: typing.Any  # DuckDBLookup or BigQueryLookup: batched look-ups made while the graph runs
     bigquery: typing.Optional[BigQuerySink] = None
-    source: typing.Any = None  # streaming: a PollPlan or a PubSubSource
+    source: typing.Any = None  # streaming: a PollPlan, a PubSubSource, or the local live stream (a PTransform)
     dry_run: bool = False
     upgrade: typing.Optional[dict] = None  # what the warehouse upgrade did, if it ran
     duration_s: typing.Optional[float] = None  # a stream's --duration, parsed once, here
@@ -148,8 +148,9 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
 
 
 def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, lookup, duration_s=None):
-    """What a --streaming run reads: a PollPlan (poll the feeds) or a PubSubSource."""
-    from transforms.feeds.beam_poll import PollPlan
+    """What a --streaming run reads: a PollPlan (the polling SDF), a PubSubSource, or, on the local
+    runner, the live poll stream, already serving (a source PTransform the builder uses as is)."""
+    from transforms.feeds.schedule import PollPlan
 
     wopts = options.view_as(WiredeskOptions)
     if wopts.source == "pubsub":
@@ -170,17 +171,16 @@ def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, l
         max_polls=wopts.max_polls,
     )
     if streams_live(options):
-        from pipeline import local_stream as live_poll
+        from pipeline import local_stream
 
         # The live service runs here, in this process, and resumes each feed from its stored state.
         states = tuple(lookup.feed_states(s.url for s in specs).values())
-        plan = dataclasses.replace(plan, live_endpoint=live_poll.serve(settings, dataclasses.replace(
-            plan, states=states)))
+        return local_stream.ReadLivePolls(local_stream.serve(settings, dataclasses.replace(plan, states=states)))
     return plan
 
 
 def streams_live(options: PipelineOptions) -> bool:
-    """True when a polling stream runs on Beam's local streaming runner (see transforms/live_poll.py).
+    """True when a polling stream runs on Beam's local streaming runner (see pipeline/local_stream.py).
 
     The DirectRunner hands a pipeline with a TestStream to the BundleBasedDirectRunner. Every other
     runner (Dataflow, or the FnApiRunner named on purpose) runs the polling SDF instead.

@@ -28,7 +28,7 @@ PAGES = "http://poison.example/"
 @pytest.fixture(scope="module")
 def poisoned(tmp_path_factory):
     import transforms.extract.signals as page_signals_module
-    import transforms.feeds.stage as read_feeds_module
+    import transforms.feeds.poll as read_feeds_module
     from transforms.fetch.client import Fetcher
 
     tmp = tmp_path_factory.mktemp("poisoned")

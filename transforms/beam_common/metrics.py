@@ -49,3 +49,9 @@ def skipped(stage: str, reason: str) -> None:
     """Count a deliberate skip (robots.txt, already stored, repeated link)."""
     counter(stage, "skipped").inc()
     counter(stage, f"skip.{reason}").inc()
+
+
+def count_all(stage: str, counts: dict) -> None:
+    """Add {name: n} to the stage's counters (pure code returns its counts; Beam code adds them)."""
+    for name, n in counts.items():
+        counter(stage, name).inc(n)

@@ -8,10 +8,10 @@ full story, and why no timers: ARCHITECTURE.md, "Deduplication with bounded stat
 """
 from __future__ import annotations
 
+import typing
+
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.coders import BytesCoder, VarIntCoder
-from apache_beam.transforms import userstate
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
 from schemas.settings import DedupSettings, Settings
@@ -21,13 +21,16 @@ from transforms.util.times import iso, utc_now
 from transforms.dedup.beam_lookups import DropStoredArticles
 from transforms.dedup.beam_sign import INDEX, STAGE, SignArticle
 from transforms.beam_common.shared_cache import new_scope, shared
-from transforms.dedup.stories import event_ts, index_row, sign
+from transforms.beam_common.state_log import StateLog, log_spec, version_spec
+from transforms.dedup.stories import Member, event_ts, index_row, sign
 from transforms.dedup.story_index import StoryIndex
 
 INDEX_KEY = "stories"
+KEYED = typing.Tuple[str, typing.Tuple[Article, Member]]  # typed, so the state's key coder is deterministic
 INDEX_STATS = "index_stats"  # optional output: the index's size after each article (tests, diagnostics)
 
 
+@beam.typehints.with_input_types(KEYED)
 class AssignStories(beam.DoFn):
     """Keyed (INDEX_KEY, (article, member)) in; Article rows with story id, duplicate_of and story agency out,
     each followed by its StoryIndexRow.
@@ -37,8 +40,8 @@ class AssignStories(beam.DoFn):
     the stories it had. Every article's own story_index row leaves on the INDEX output.
     """
 
-    LOG = userstate.BagStateSpec("index_log", BytesCoder())
-    VERSION = userstate.ReadModifyWriteStateSpec("index_version", VarIntCoder())
+    LOG = log_spec("index_log")
+    VERSION = version_spec("index_version")
 
     def __init__(self, settings: Settings, lookup=None, report_index: bool = False):
         self._settings = settings
@@ -53,55 +56,42 @@ class AssignStories(beam.DoFn):
         # by anyone else (another worker, a retried bundle).
         self._cache = shared(self._scope, "index", dict)
 
-    def _index(self, key, log, version):
-        current = version.read() or 0
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == current:
-            return current, cached[1]
+    def _index(self, key, log, version) -> StateLog:
         dedup = self._settings.dedup
-        if current == 0:
+        state = StateLog(self._cache, key, log, version, lambda records: StoryIndex.from_records(records, dedup))
+        if state.rebuilt and state.version == 0:
             index = StoryIndex(dedup)
             for member, content_hash in (self._lookup.recent_index() if self._lookup is not None else ()):
                 if member.article_id not in index.members:
                     index.add(member, content_hash)
             counter(STAGE, "index_seeded").inc(len(index.members))
             index.prune(force=True)
-            for raw in index.live_records():
-                log.add(raw)
-            index.records = len(index.members)
-        else:
+            state.seed(index, index.live_records())
+        elif state.rebuilt:
             counter(STAGE, "index_rebuilds").inc()
-            index = StoryIndex.from_records(log.read(), dedup)
-        return current, index
+        return state
 
     def process(self, keyed, log=beam.DoFn.StateParam(LOG), version=beam.DoFn.StateParam(VERSION)):
         key, (article, member) = keyed
-        current, index = self._index(key, log, version)
+        state = self._index(key, log, version)
+        index = state.value
         outcome = index.assign(member, article.content_hash)
         if outcome is None:
             # The same canonical URL again (a redelivered message, a link listed twice).
             skipped(STAGE, "repeated_canonical_url")
-            self._cache[key] = (current, index)
+            state.keep()
             return
         story_id, duplicate_of, agency, joined = outcome
         expired = index.prune()
         if expired:
             counter(STAGE, "index_expired").inc(expired)
-        if index.needs_compaction():
-            log.clear()
-            for raw in index.live_records():
-                log.add(raw)
-            index.records = len(index.members)
+        if state.write(StoryIndex.record(*index.members[joined.article_id]), index.live_records,
+                       len(index.members), self._settings.dedup.state_log_slack):
             counter(STAGE, "index_compactions").inc()
-        else:
-            log.add(StoryIndex.record(*index.members[joined.article_id]))
-            index.records += 1
-        version.write(current + 1)
-        self._cache[key] = (current + 1, index)
         beam.metrics.Metrics.gauge(f"wiredesk.{STAGE}", "index_members").set(len(index.members))
         if self._report_index:
             yield beam.pvalue.TaggedOutput(INDEX_STATS, dict(index.stats(), article_id=article.article_id,
-                                                             expired=expired, version=current + 1))
+                                                             expired=expired, version=state.version))
         counter(STAGE, "articles").inc()
         if duplicate_of:
             counter(STAGE, "story_copies").inc()
@@ -142,7 +132,7 @@ class DeduplicateStreaming(beam.PTransform):
         if self._lookup is not None:
             articles = articles | "Drop Stored Articles" >> beam.ParDo(DropStoredArticles(self._lookup))
         signed = (articles
-                  | "Sign Articles" >> beam.ParDo(SignForIndex(settings.dedup))
+                  | "Sign Articles" >> beam.ParDo(SignForIndex(settings.dedup)).with_output_types(KEYED)
                   # The index lives in the global window: a story spans any fixed window of arrival.
                   | "Window Index" >> beam.WindowInto(GlobalWindows()))
         out = (signed

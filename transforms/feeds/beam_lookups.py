@@ -5,13 +5,14 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.beam_common.lookups import LookUpInBundles
 from transforms.beam_common.metrics import skipped
+from transforms.feeds.poll import STAGE
 from transforms.feeds.urls import canonical_url
 
 
 class DropStoredEntries(LookUpInBundles):
     """Skips feed entries whose link is already an article in the warehouse, so reruns fetch nothing twice."""
 
-    STAGE = "read_feeds"
+    STAGE = STAGE
 
     def resolve(self, pending):
         links = {wv.value.url: canonical_url(wv.value.url) for wv in pending}

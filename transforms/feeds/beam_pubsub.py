@@ -1,9 +1,9 @@
-"""Pub/Sub as the streaming source: `wiredesk poll --publish` on one side, `run --source pubsub` on the other.
+"""Pub/Sub as a streaming source: the messages `wiredesk poll --publish` sends, read back as entries.
 
-A message is one FeedEntry as JSON (UTF-8), with attributes `entry_id` (used as ReadFromPubSub's
+A message is one FeedEntry as JSON (UTF-8), with attributes `entry_id` (ReadFromPubSub's
 id_label on Dataflow, so a republished entry is delivered once) and `feed_url`. The DirectRunner
-does not support id_label; there, and anyway, a redelivered message is dropped by the streaming
-graph itself (KeepFirstLink, the story index, and the warehouse's ON CONFLICT DO NOTHING).
+refuses id_label; there, and anyway, the graph drops a redelivered message (KeepFirstLink, the
+story index, ON CONFLICT DO NOTHING). The publisher is pipeline/publish.py; see ARCHITECTURE.md.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from apache_beam.transforms.window import TimestampedValue
 from schemas.types import FeedEntry
 from transforms.beam_common.dead_letters import DEAD, emit_dead, guarded_pardo
 from transforms.beam_common.metrics import counter
+from transforms.feeds.poll import STAGE, STATE
 
-STAGE = "read_feeds"
 ID_ATTRIBUTE = "entry_id"
 _TOPIC = re.compile(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\w.~+%-]{2,254}$")
 _SUBSCRIPTION = re.compile(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/[A-Za-z][\w.~+%-]{2,254}$")
@@ -93,114 +93,19 @@ class ParseEntryMessage(beam.DoFn):
 
 
 class ReadEntriesFromPubSub(beam.PTransform):
-    """Pipeline root in; {'entries', 'dead_letters', 'feed_state' (empty: the poller writes it)} out."""
+    """Anything of the pipeline in (the feed specs, or its root); {'entries', 'dead_letters',
+    'feed_state' (empty: the poller writes it)} out."""
 
     def __init__(self, source: PubSubSource):
         super().__init__()
         self._source = source
 
-    def expand(self, root):
+    def expand(self, pvalueish):
         from apache_beam.io.gcp.pubsub import ReadFromPubSub
 
+        root = beam.pvalue.PBegin(pvalueish.pipeline)  # a root read: the input only places it
         messages = root | "Read From PubSub" >> ReadFromPubSub(
             subscription=self._source.subscription, with_attributes=True, id_label=self._source.id_label)
         parsed = guarded_pardo(messages, "Parse Entry Messages", STAGE, ParseEntryMessage(), main="entries")
         states = root | "No Feed State" >> beam.Create([])
-        return {"entries": parsed["entries"], DEAD: parsed[DEAD], "feed_state": states}
-
-
-class Publisher:
-    """Publishes entries to a topic (PUBSUB_EMULATOR_HOST is honoured by the client library)."""
-
-    def __init__(self, topic: str, create: bool = False):
-        from google.cloud import pubsub_v1
-
-        self.topic = topic
-        self._client = pubsub_v1.PublisherClient()
-        if create:
-            from google.api_core.exceptions import AlreadyExists
-
-            try:
-                self._client.create_topic(name=topic)
-            except AlreadyExists:
-                pass
-
-    def publish(self, entries) -> int:
-        futures = []
-        for entry in entries:
-            data, attrs = encode_entry(entry)
-            futures.append(self._client.publish(self.topic, data, **attrs))
-        for future in futures:
-            future.result(timeout=60)
-        return len(futures)
-
-
-def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = None, poll_interval_s=None,
-                     max_polls: int | None = None, duration_s: float | None = None, sleep=time.sleep) -> dict:
-    """`wiredesk poll --publish`: poll feeds like the streaming source and publish new entries.
-
-    Feed state is read from and written back to the warehouse's feed_state table (if given), so
-    the poller resumes politely; entries whose link is already an article there are not published.
-    """
-    from transforms.warehouse import duckdb_store
-    from transforms.warehouse.duckdb_lookup import DuckDBLookup
-    from transforms.feeds.beam_poll import FeedPoller, stop_requested
-    from transforms.feeds.urls import canonical_url
-    from transforms.warehouse.upgrade import upgrade_duckdb
-
-    lookup, states = None, []
-    if warehouse:
-        upgrade_duckdb(warehouse, settings)
-        lookup = DuckDBLookup(warehouse, settings)
-        states = list(lookup.feed_states(s.url for s in specs).values())
-    publisher = Publisher(topic)
-    poller = FeedPoller(settings, specs, states, poll_interval_s)
-    started = time.time()
-    totals = {"polls": 0, "published": 0, "unchanged": 0, "dead_letters": 0, "known": 0}
-    try:
-        while True:
-            now = time.time()
-            if stop_requested() or (duration_s is not None and now >= started + duration_s):
-                break
-            if max_polls is not None and all(t.polls >= max_polls for t in poller.tracks.values()):
-                break
-            due = [u for u in poller.due(now) if max_polls is None or poller.tracks[u].polls < max_polls]
-            if not due:
-                pending = [u for u in poller.tracks if max_polls is None or poller.tracks[u].polls < max_polls]
-                wake = min(poller.next_due(pending), now + settings.stream.max_sleep_s)
-                if duration_s is not None:
-                    wake = min(wake, started + duration_s)
-                sleep(max(0.01, wake - now))
-                continue
-            rows = {"feed_state": [], "dead_letters": []}
-            for url in due:
-                polled = poller.poll(url, now)
-                links = {v.url for k, v in polled if k == "entry"}
-                links |= {canonical_url(u) for u in links}
-                # One batched look-up per poll, of this poll's links only.
-                known = lookup.stored_links(links) if lookup is not None and links else set()
-                fresh = []
-                for kind, value in polled:
-                    if kind == "entry":
-                        if value.url in known or canonical_url(value.url) in known:
-                            totals["known"] += 1
-                        else:
-                            fresh.append(value)
-                    elif kind == "state":
-                        rows["feed_state"].append(value)
-                        totals["unchanged"] += value.last_status == 304
-                    else:
-                        rows["dead_letters"].append(value)
-                        totals["dead_letters"] += 1
-                totals["polls"] += 1
-                totals["published"] += publisher.publish(fresh)
-            if warehouse:
-                con = duckdb_store.connect(warehouse, wait_s=settings.warehouse.lock_wait_s)
-                try:
-                    duckdb_store.ensure_schema(con)
-                    duckdb_store.write_batch(con, rows)
-                finally:
-                    con.close()
-    finally:
-        poller.close()
-    return totals
+        return {"entries": parsed["entries"], DEAD: parsed[DEAD], STATE: states}

@@ -1,14 +1,17 @@
-"""When polling loops run and when they end: the process-wide stop flag and run start times.
+"""When the polling loops poll and when they end (pure Python, no Beam).
 
-Pure Python, no Beam. `request_stop()` (Ctrl-C, --duration) ends every polling loop in this
-process after its current poll; `run_started(run_id)` is the start of a run's --duration.
-The application resets both between runs (`reset_stop()`, `forget_runs()`).
-See ARCHITECTURE.md "Streaming".
+`PollSchedule` is the one rule of the three loops (the Dataflow SDF, the local live stream,
+`wiredesk poll --publish`): stopped, past --duration, --max-polls reached, which feeds are due,
+when to wake. `request_stop()` (Ctrl-C) ends every loop in this process after its current poll;
+`run_started(run_id)` is the start of a run's --duration; the application resets both between
+runs (`reset_stop()`, `forget_runs()`). See ARCHITECTURE.md "Streaming".
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+import typing
 
 _stop = threading.Event()
 _STARTED: dict = {}
@@ -43,3 +46,60 @@ def forget_runs() -> None:
     """Forget the start times of finished runs (the application calls this after a stream)."""
     with _STARTED_LOCK:
         _STARTED.clear()
+
+
+@dataclasses.dataclass(frozen=True)
+class PollPlan:
+    """What a streaming run polls and for how long; built once, before the graph, by prepare."""
+
+    run_id: str
+    specs: tuple
+    states: tuple = ()  # FeedState rows: only for the local live service, which runs in the launcher
+    poll_interval_s: typing.Optional[float] = None  # --poll-interval (else the feeds file, else default)
+    duration_s: typing.Optional[float] = None
+    max_polls: typing.Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSchedule:
+    """The one rule of every polling loop: when it ends, which feeds are due, when to wake.
+
+    `tracks` arguments map feed url -> FeedTrack (anything with `polls` and `next_due`).
+    """
+
+    started: float
+    duration_s: typing.Optional[float] = None
+    max_polls: typing.Optional[int] = None
+    max_sleep_s: float = 5.0
+
+    @classmethod
+    def of(cls, plan: PollPlan, max_sleep_s: float, started: float) -> "PollSchedule":
+        return cls(started, plan.duration_s, plan.max_polls, max_sleep_s)
+
+    @property
+    def deadline(self) -> typing.Optional[float]:
+        return None if self.duration_s is None else self.started + self.duration_s
+
+    def stopping(self, now: float) -> bool:
+        """Start no new poll: request_stop() was called, or --duration is over."""
+        deadline = self.deadline
+        return stop_requested() or (deadline is not None and now >= deadline)
+
+    def pending(self, tracks: dict) -> list:
+        """The feeds with polls left (--max-polls)."""
+        return [url for url, t in tracks.items() if self.max_polls is None or t.polls < self.max_polls]
+
+    def finished(self, tracks: dict, now: float) -> bool:
+        """Stopping, or every feed has had its --max-polls polls."""
+        return self.stopping(now) or not self.pending(tracks)
+
+    def due(self, tracks: dict, now: float) -> list:
+        """The feeds with polls left whose next poll is due by now."""
+        return [url for url in self.pending(tracks) if tracks[url].next_due <= now]
+
+    def wake(self, now: float, tracks: dict) -> float:
+        """When to look again: the next due feed among tracks, at the latest now + max_sleep_s, or the deadline."""
+        times = [now + self.max_sleep_s] + [tracks[url].next_due for url in self.pending(tracks)]
+        if self.deadline is not None:
+            times.append(self.deadline)
+        return min(times)

@@ -1,109 +1,40 @@
-"""ReadFeeds: poll each configured feed once (politely, conditionally) and emit its entries."""
+"""ReadFeeds (batch: poll each feed once) and ReadFeedsStreaming (entries from a given source).
+
+Both emit {'entries', 'dead_letters', 'feed_state'}: FeedEntry rows, one per canonical link, not
+already stored. A poll is `poll.poll_feed`; the streaming source (the Dataflow SDF, Pub/Sub, or
+the local live stream) is a PTransform the builder chooses and hands in. See ARCHITECTURE.md.
+"""
 from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.transforms.window import FixedWindows, GlobalWindows
 
 from schemas.settings import Settings
-from schemas.types import FeedEntry, FeedState
-from transforms.beam_common.dead_letters import DEAD, emit_dead, guarded_pardo
-from transforms.beam_common.metrics import counter, skipped
-from transforms.util.times import iso, utc_now
-from transforms.util.ids import stable_id
-from transforms.feeds.parsing import NotAFeed, parse_feed
+from schemas.types import FeedEntry
+from transforms.beam_common.dead_letters import DEAD, guarded_pardo
+from transforms.beam_common.metrics import count_all, skipped
+from transforms.feeds.beam_links import KEYED, LINKS_KEY, KeepFirstLink
+from transforms.feeds.beam_lookups import DropStoredEntries, LookUpFeedStates
+from transforms.feeds.poll import STAGE, STATE, poll_feed
+from transforms.feeds.tracks import TICKS
+from transforms.feeds.urls import canonical_url, host_of
 from transforms.fetch.stage import FetcherDoFn
-from transforms.feeds.urls import BadLink, canonical_url, check_link, host_of
-
-STAGE = "read_feeds"
-STATE = "feed_state"
 
 
 class FetchAndParseFeed(FetcherDoFn):
-    """Fetches one feed with conditional GET, parses it, and emits entries, feed state and failures."""
+    """Polls one feed (conditional GET, parse) and emits its entries, feed state and dead letters."""
 
     def process(self, spec, states=None):
-        from transforms.fetch.client import FetchError
+        yield from self._poll(spec, states)
 
-        previous = (states or {}).get(spec.url)
-        polled_at = iso(utc_now())
-        counter(STAGE, "feeds_polled").inc()
-        headers = {}
-        if previous is not None and previous.etag:
-            headers["If-None-Match"] = previous.etag
-        if previous is not None and previous.last_modified:
-            headers["If-Modified-Since"] = previous.last_modified
-        try:
-            response = self._fetcher.get(spec.url, headers=headers, max_bytes=self._settings.fetch.max_feed_bytes)
-        except FetchError as err:
-            yield emit_dead(STAGE, err.reason, err.message, feed_url=spec.url, attempt=err.attempts)
-            yield pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, polled_at, 0))
-            return
-        if response.status == 304:
-            counter(STAGE, "feeds_unchanged").inc()
-            yield pvalue.TaggedOutput(STATE, _ok_state(spec.url, previous, polled_at, 304,
-                                                       previous.etag if previous else None,
-                                                       previous.last_modified if previous else None,
-                                                       previous.entries_seen if previous else 0))
-            return
-        try:
-            feed = parse_feed(response.body, response.headers, base_url=response.final_url)
-        except NotAFeed as err:
-            yield emit_dead(STAGE, err.reason, str(err), feed_url=spec.url, payload=response.body,
-                            attempt=response.attempts)
-            yield pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, polled_at, response.status))
-            return
-        if feed["salvaged"]:
-            counter(STAGE, "feeds_salvaged").inc()
-        if not feed["entries"]:
-            yield emit_dead(STAGE, "empty_feed", f"the feed ({feed['format']}) lists no entries",
-                            feed_url=spec.url, payload=response.body, attempt=response.attempts)
-        yield pvalue.TaggedOutput(STATE, _ok_state(
-            spec.url, previous, polled_at, response.status, response.headers.get("etag"),
-            response.headers.get("last-modified"), len(feed["entries"])))
-        for index, raw in enumerate(feed["entries"]):
-            counter(STAGE, "entries").inc()
-            try:
-                result = self._entry(spec, feed, raw, response.final_url, polled_at, index)
-            except Exception as err:  # one odd entry must not take its feed's other entries with it
-                counter(STAGE, "entries_invalid").inc()
-                result = emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}",
-                                   feed_url=spec.url, payload=repr(raw), key=f"entry {index}")
-            yield result
-
-    def _entry(self, spec, feed, raw, base_url, polled_at, index=0):
-        entry_key = raw.get("guid") or raw.get("link") or repr(sorted(raw.items()))
-        try:
-            link = check_link(raw.get("link"), base_url, self._settings.fetch.max_url_length)
-        except BadLink as err:
-            counter(STAGE, "entries_invalid").inc()
-            # Keyed by position too: two link-less entries of one feed are two dead letters, not one.
-            return emit_dead(STAGE, err.reason, str(err), url=(raw.get("link") or None), feed_url=spec.url,
-                             payload=repr(raw), key=f"{entry_key}\x1f{index}")
-        return FeedEntry(
-            entry_id=stable_id(spec.url, entry_key),
-            feed_url=spec.url,
-            feed_name=spec.name or feed.get("title"),
-            agency_hint=spec.agency,
-            url=link,
-            guid=raw.get("guid"),
-            title=raw.get("title"),
-            summary=raw.get("summary"),
-            published_at=raw.get("published_at"),
-            authors=list(raw.get("authors") or []),
-            categories=list(raw.get("categories") or []),
-            polled_at=polled_at,
-        )
-
-
-    def read_one(self, spec, states=None) -> list:
-        """process() of one feed as a list; an unexpected error becomes its dead letter and failed state."""
-        try:
-            # This class's process(), also where a subclass's process() takes other elements.
-            return list(FetchAndParseFeed.process(self, spec, states))
-        except Exception as err:  # noqa: BLE001 - one poison feed must not take other feeds with it
-            previous = (states or {}).get(spec.url)
-            return [emit_dead(STAGE, "unexpected_error", f"{type(err).__name__}: {err}", feed_url=spec.url),
-                    pvalue.TaggedOutput(STATE, _failed_state(spec.url, previous, iso(utc_now()), 0))]
+    def _poll(self, spec, states):
+        outcome = poll_feed(spec, (states or {}).get(spec.url), self._fetcher, self._settings)
+        count_all(STAGE, outcome.counts)
+        yield from outcome.entries
+        for dead in outcome.dead:
+            yield pvalue.TaggedOutput(DEAD, dead)
+        yield pvalue.TaggedOutput(STATE, outcome.state)
 
 
 class FetchFeedsOfHost(FetchAndParseFeed):
@@ -116,24 +47,7 @@ class FetchFeedsOfHost(FetchAndParseFeed):
     def process(self, keyed, states=None):
         _, specs = keyed
         for spec in sorted(specs, key=lambda s: s.url):
-            yield from self.read_one(spec, states)
-
-
-def _ok_state(url, previous, polled_at, status, etag, last_modified, entries):
-    return FeedState(feed_url=url, etag=etag, last_modified=last_modified, last_polled_at=polled_at,
-                     last_status=status, consecutive_failures=0, entries_seen=entries)
-
-
-def _failed_state(url, previous, polled_at, status):
-    return FeedState(
-        feed_url=url,
-        etag=previous.etag if previous else None,
-        last_modified=previous.last_modified if previous else None,
-        last_polled_at=polled_at,
-        last_status=status,
-        consecutive_failures=(previous.consecutive_failures or 0) + 1 if previous else 1,
-        entries_seen=previous.entries_seen if previous else 0,
-    )
+            yield from self._poll(spec, states)
 
 
 def keep_first_entry(keyed):
@@ -148,21 +62,13 @@ def keep_first_entry(keyed):
 class ReadFeeds(beam.PTransform):
     """Feed specs in; FeedEntry rows out, plus 'dead_letters' and 'feed_state' outputs."""
 
-    def __init__(self, settings: Settings, lookup=None, source=None):
+    def __init__(self, settings: Settings, lookup=None):
         super().__init__()
         self._settings = settings
         # The warehouse's batched look-ups (feed state, links already stored); None: a fresh start.
         self._lookup = lookup
-        # Streaming: a poll_feeds.PollPlan (poll forever) or a pubsub.PubSubSource; None polls once.
-        self._source = source
 
     def expand(self, specs):
-        if self._source is not None:
-            from transforms.feeds.beam_poll import expand_streaming
-
-            return expand_streaming(specs, self._settings, self._source, self._lookup)
-        from transforms.feeds.beam_lookups import DropStoredEntries, LookUpFeedStates
-
         states = None
         if self._lookup is not None:
             stored = specs | "Look Up Feed States" >> beam.ParDo(LookUpFeedStates(self._lookup))
@@ -180,3 +86,44 @@ class ReadFeeds(beam.PTransform):
                   | "Group By Link" >> beam.GroupByKey()
                   | "Keep First Entry" >> beam.FlatMap(keep_first_entry).with_output_types(FeedEntry))
         return {"entries": unique, DEAD: read[DEAD], STATE: read[STATE]}
+
+
+class ReadFeedsStreaming(beam.PTransform):
+    """Feed specs in; the source's entries, not stored and first of their link, in fixed windows.
+
+    `source` is a labelled PTransform ("Poll Feeds" >> PollFeeds(...), the local live stream, or
+    "Read Entry Messages" >> ReadEntriesFromPubSub(...)) applied to the specs; it returns
+    {'entries', 'dead_letters', 'feed_state'} and maybe 'ticks'.
+    """
+
+    def __init__(self, settings: Settings, source: beam.PTransform, lookup=None):
+        super().__init__()
+        self._settings = settings
+        self._source = source
+        self._lookup = lookup
+
+    def expand(self, specs):
+        settings = self._settings
+        read = specs | self._source
+        entries = read["entries"]
+        if self._lookup is not None:
+            entries = entries | "Drop Known Entries" >> beam.ParDo(DropStoredEntries(self._lookup))
+
+        # Micro-batches of arrival for the shuffles downstream (links, hosts): fixed windows of poll
+        # (or, for Pub/Sub, arrival) time. Processing-time triggers would suit Pub/Sub better, but the
+        # FnApiRunner has none and the local Pub/Sub reader holds processing time while a pull waits.
+        def window():
+            return beam.WindowInto(FixedWindows(settings.stream.window_s))
+
+        unique = (entries
+                  | "Window Links" >> beam.WindowInto(GlobalWindows())
+                  | "Key By Link" >> beam.Map(lambda e: (LINKS_KEY, e)).with_output_types(KEYED)
+                  | "Keep First Link" >> beam.ParDo(KeepFirstLink(settings.dedup.horizon_hours * 3600.0,
+                                                                  settings.dedup.state_log_slack))
+                  | "Window Entries" >> window().with_output_types(FeedEntry))
+        out = {"entries": unique,
+               DEAD: read[DEAD] | "Window Feed Dead Letters" >> window(),
+               STATE: read[STATE] | "Window Feed State" >> window()}
+        if TICKS in read:
+            out[TICKS] = read[TICKS]
+        return out

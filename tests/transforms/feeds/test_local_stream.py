@@ -10,9 +10,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.corpus_server import CorpusServer, Route
 from schemas.types import FeedSpec
 from schemas.settings import Settings
-from pipeline import local_stream as live_poll
-from transforms.feeds import beam_poll as poll_feeds
-from transforms.feeds.beam_poll import PollPlan
+from pipeline import local_stream
+from transforms.feeds import schedule
+from transforms.feeds.schedule import PollPlan
+from transforms.feeds.tracks import TICKS
 
 FEEDS = {
     "http://alpha.example/feed.xml": ["http://alpha.example/a1", "http://alpha.example/a2"],
@@ -62,7 +63,7 @@ def _decode(events) -> list:
     out = []
     for event in events:
         if event.HasField("element_event"):
-            out.append(("elements", [(e.timestamp / 1e6, live_poll._CODER.decode(e.encoded_element))
+            out.append(("elements", [(e.timestamp / 1e6, local_stream._CODER.decode(e.encoded_element))
                                      for e in event.element_event.elements]))
         elif event.HasField("watermark_event"):
             out.append(("watermark", event.watermark_event.new_watermark / 1e6))
@@ -72,7 +73,7 @@ def _decode(events) -> list:
 
 
 def _events(settings, plan, clock) -> list:
-    live = live_poll.LivePolls(settings, plan)
+    live = local_stream.LivePolls(settings, plan)
     try:
         return _decode(live.events(clock=clock, wait=clock.wait))
     finally:
@@ -89,7 +90,7 @@ def test_each_feed_is_polled_max_polls_times_then_the_stream_ends(server):
     assert sorted(entries) == sorted(link for links in FEEDS.values() for link in links)
     states = [item[1] for items in polls for _, item in items if item[0] == "state"]
     assert sorted(s.last_status for s in states) == [200, 200, 304, 304]  # the second poll is conditional
-    assert sum(1 for items in polls for _, item in items if item[0] == poll_feeds.TICKS) == 4
+    assert sum(1 for items in polls for _, item in items if item[0] == TICKS) == 4
 
 
 def test_watermark_and_clock_follow_the_wall_clock_and_never_pass_an_element(server):
@@ -122,19 +123,19 @@ def test_duration_ends_the_stream_at_its_deadline(server):
 def test_a_stop_request_lets_running_polls_finish_and_starts_no_new_one(server):
     settings = Settings().with_fetch(proxy=server.url)
     clock = FakeClock()
-    live = live_poll.LivePolls(settings, _plan())
+    live = local_stream.LivePolls(settings, _plan())
     polled = []
     try:
         for event in live.events(clock=clock, wait=clock.wait):
             kind, value = _decode([event])[0]
             if kind == "elements":
-                polled += [item[1][0] for _, item in value if item[0] == poll_feeds.TICKS]
-                poll_feeds.request_stop()
+                polled += [item[1][0] for _, item in value if item[0] == TICKS]
+                schedule.request_stop()
         # Both feeds were polled at the start (two hosts, so at once); no poll began after the
         # request, and the stream ended by itself.
         assert sorted(polled) == sorted(FEEDS)
     finally:
-        poll_feeds.reset_stop()
+        schedule.reset_stop()
         live.close()
 
 
@@ -153,14 +154,14 @@ def test_a_slow_feed_does_not_hold_up_the_others_nor_the_watermark_past_it(serve
 
     server.lookup = lookup
     settings = Settings().with_fetch(proxy=server.url)
-    live = live_poll.LivePolls(settings, _plan(max_polls=3, poll_interval_s=0.2))  # the wall clock, here
+    live = local_stream.LivePolls(settings, _plan(max_polls=3, poll_interval_s=0.2))  # the wall clock, here
     seen, watermarks, slow_stamp = [], [], None
     try:
         for event in live.events():
             kind, value = _decode([event])[0]
             if kind == "elements":
                 for stamp, item in value:
-                    if item[0] == poll_feeds.TICKS:
+                    if item[0] == TICKS:
                         seen.append(item[1][0])
                         if item[1][0] == slow:
                             slow_stamp = stamp
@@ -178,7 +179,7 @@ def test_a_slow_feed_does_not_hold_up_the_others_nor_the_watermark_past_it(serve
 
 
 def test_the_stream_is_served_to_one_pipeline_only(server):
-    live = live_poll.LivePolls(Settings().with_fetch(proxy=server.url), _plan(max_polls=1))
+    live = local_stream.LivePolls(Settings().with_fetch(proxy=server.url), _plan(max_polls=1))
     try:
         live.read_multiple(["None"])
         with pytest.raises(RuntimeError, match="one pipeline"):
@@ -189,16 +190,16 @@ def test_the_stream_is_served_to_one_pipeline_only(server):
 
 def test_read_live_polls_streams_entries_and_feed_state_into_a_pipeline(server):
     settings = Settings().with_fetch(proxy=server.url)
-    endpoint = live_poll.serve(settings, _plan(run_id="pipeline-test", max_polls=2, poll_interval_s=0.2))
+    endpoint = local_stream.serve(settings, _plan(run_id="pipeline-test", max_polls=2, poll_interval_s=0.2))
     options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
     options.view_as(StandardOptions).streaming = True
     try:
         with TestPipeline(options=options) as p:
-            read = p | "Poll Feeds" >> live_poll.ReadLivePolls(endpoint)
+            read = p | "Poll Feeds" >> local_stream.ReadLivePolls(endpoint)
             urls = read["entries"] | "Entry Urls" >> beam.Map(lambda e: e.url)
             statuses = read["feed_state"] | "Statuses" >> beam.Map(lambda s: (s.feed_url, s.last_status))
             assert_that(urls, equal_to([link for links in FEEDS.values() for link in links]), label="Check Entries")
             assert_that(statuses, equal_to([(u, code) for u in FEEDS for code in (200, 304)]),
                         label="Check States")
     finally:
-        live_poll.forget_services()
+        local_stream.forget_services()

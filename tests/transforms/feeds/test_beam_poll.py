@@ -7,7 +7,9 @@ import time
 from schemas.types import FeedSpec
 from schemas.settings import Settings
 from schemas.types import FeedState
-from transforms.feeds.beam_poll import PollFeedFn, PollPlan, PollRange, new_track
+from transforms.feeds.beam_poll import PollFeedFn, PollRange
+from transforms.feeds.schedule import PollPlan
+from transforms.feeds.tracks import new_track
 
 SPEC = FeedSpec(url="http://alpha.example/feed.xml")
 
