@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from schemas.errors import Failure
 from schemas.settings import FetchLimits
 from transforms.fetch.client import FetchError, Fetcher, is_public_address, parse_ip_literal
 
@@ -108,7 +109,7 @@ def test_compressed_bodies_are_decoded(server, fetcher_for, encoding):
 def test_unsupported_content_encoding_is_decode_error(server, fetcher_for):
     server.route("/z", respond(200, b"\x28\xb5\x2f\xfd", {"Content-Encoding": "zstd"}))
     err = fails(fetcher_for(), server.url + "/z")
-    assert err.reason == "decode_error" and not err.retryable
+    assert err.reason == "decode_error"
 
 
 def test_conditional_get_returns_304(server, fetcher_for):
@@ -164,7 +165,7 @@ def test_bad_scheme_and_overlong_url_are_refused_without_a_request(server, fetch
     assert fails(fetcher, "file:///etc/passwd").reason == "bad_scheme"
     long_url = server.url + "/" + "a" * 200
     err = fails(fetcher, long_url)
-    assert (err.reason, err.attempts, err.retryable) == ("url_too_long", 0, False)
+    assert (err.reason, err.attempts) == ("url_too_long", 0)
     assert server.requests == []
 
 
@@ -188,7 +189,7 @@ def test_credentials_are_dropped_on_cross_origin_redirect(fetcher_for):
 def test_default_limits_block_loopback_in_every_spelling(server, host):
     with Fetcher(FetchLimits()) as fetcher:
         err = fails(fetcher, f"http://{host}:{server.port}/secret")
-    assert (err.reason, err.retryable) == ("ssrf_blocked", False)
+    assert err.reason == "ssrf_blocked"
     assert server.requests == []
 
 
@@ -291,7 +292,7 @@ def test_every_redirect_hop_is_rechecked(server):
 def test_honest_oversized_content_length_is_refused(server, fetcher_for):
     server.route("/big", respond(200, b"x" * 5000))
     err = fails(fetcher_for(max_body_bytes=1000), server.url + "/big")
-    assert (err.reason, err.attempts, err.retryable) == ("body_too_large", 1, False)
+    assert (err.reason, err.attempts) == ("body_too_large", 1)
 
 
 @pytest.mark.parametrize("action", [endless(), endless_chunked()], ids=["no-length", "chunked"])
@@ -322,7 +323,7 @@ def test_decompression_bomb_is_refused(server, fetcher_for, encoding):
 def test_body_shorter_than_content_length_is_retried_then_data_loss(server, fetcher_for):
     server.route("/cut", lying_length(b"abc", 100))
     err = fails(fetcher_for(max_retries=2), server.url + "/cut")
-    assert (err.reason, err.attempts, err.retryable) == ("data_loss", 3, True)
+    assert (err.reason, err.attempts) == ("data_loss", 3)
     assert server.hits("/cut") == 3
 
 
@@ -352,7 +353,7 @@ def test_trickling_body_hits_the_total_deadline(server, fetcher_for):
     server.route("/slow", trickle(b"x" * 100, interval=0.2))
     started = time.monotonic()
     err = fails(fetcher_for(total_deadline_s=1.0, read_timeout_s=0.5), server.url + "/slow")
-    assert err.reason == "timeout" and err.retryable
+    assert err.reason == "timeout"
     assert time.monotonic() - started < 2.0
 
 
@@ -367,7 +368,7 @@ def test_trickling_headers_hit_the_total_deadline(server, fetcher_for):
 def test_silent_server_is_read_timeout(server, fetcher_for):
     server.route("/hang", hang(3))
     err = fails(fetcher_for(read_timeout_s=0.3), server.url + "/hang")
-    assert (err.reason, err.attempts, err.retryable) == ("read_timeout", 1, True)
+    assert (err.reason, err.attempts) == ("read_timeout", 1)
 
 
 def test_full_accept_queue_is_connect_timeout(fetcher_for):
@@ -382,7 +383,7 @@ def test_full_accept_queue_is_connect_timeout(fetcher_for):
 
 def test_refused_connection_is_connection_error(fetcher_for):
     err = fails(fetcher_for(), f"http://127.0.0.1:{closed_port()}/")
-    assert (err.reason, err.retryable) == ("connection_error", True)
+    assert err.reason == "connection_error"
 
 
 def test_unresolvable_name_is_dns_error(fetcher_for):
@@ -413,7 +414,7 @@ def test_429_retry_after_http_date_is_honoured(server, fetcher_for):
 def test_retry_after_above_cap_gives_up_at_once(server, fetcher_for, status, retry_after):
     server.route("/busy", respond(status, b"", {"Retry-After": retry_after}))
     err = fails(fetcher_for(max_retry_after_s=5), server.url + "/busy")
-    assert (err.reason, err.attempts, err.retryable) == (f"http_{status}", 1, True)
+    assert (err.reason, err.attempts) == (f"http_{status}", 1)
     assert err.retry_after_s > 5
     assert server.hits("/busy") == 1
 
@@ -421,7 +422,7 @@ def test_retry_after_above_cap_gives_up_at_once(server, fetcher_for, status, ret
 def test_5xx_is_retried_with_growing_backoff(server, fetcher_for):
     server.route("/err", respond(500, b"oops"))
     err = fails(fetcher_for(max_retries=3, backoff_base_s=0.1, backoff_cap_s=1.0), server.url + "/err")
-    assert (err.reason, err.attempts, err.retryable, err.status) == ("http_500", 4, True, 500)
+    assert (err.reason, err.attempts, err.status) == ("http_500", 4, 500)
     times = [r.at for r in server.requests]
     gaps = [b - a for a, b in zip(times, times[1:])]
     # Equal jitter: each wait lies in [ceiling/2, ceiling] with ceilings 0.1, 0.2, 0.4.
@@ -438,7 +439,7 @@ def test_5xx_then_success(server, fetcher_for):
 def test_4xx_is_final(server, fetcher_for, status):
     server.route("/gone", respond(status, b"no"))
     err = fails(fetcher_for(), server.url + "/gone")
-    assert (err.reason, err.attempts, err.retryable) == (f"http_{status}", 1, False)
+    assert (err.reason, err.attempts) == (f"http_{status}", 1)
     assert server.hits("/gone") == 1
 
 
@@ -455,7 +456,7 @@ def test_untrusted_certificate_is_tls_error_and_not_retried(tls, fetcher_for, fa
     fake_dns["outlet.example"] = ["127.0.0.1"]
     with HostileServer({"/a": respond(200, b"secret")}, tls=context) as srv:
         err = fails(fetcher_for(), f"https://outlet.example:{srv.port}/a")
-        assert (err.reason, err.attempts, err.retryable) == ("tls_error", 1, False)
+        assert (err.reason, err.attempts) == ("tls_error", 1)
         assert srv.requests == []
 
 
@@ -523,7 +524,7 @@ def test_circuit_breaker_opens_after_consecutive_failures(server, fetcher_for):
     reasons = [fails(fetcher, server.url + "/down").reason for _ in range(3)]
     assert reasons == ["http_500"] * 3
     err = fails(fetcher, server.url + "/other")
-    assert (err.reason, err.attempts, err.retryable) == ("host_unavailable", 0, True)
+    assert (err.reason, err.attempts) == ("host_unavailable", 0)
     assert server.hits("/down") == 3 and server.hits("/other") == 0
 
 
@@ -572,7 +573,7 @@ def test_robots_rules_for_our_agent_are_cached_and_enforced(server, fetcher_for)
     assert fetcher.robots(server.url + "/private/x") == (False, 0.2)
     assert fetcher.get(server.url + "/news").body == b"story"
     err = fails(fetcher, server.url + "/private/x")
-    assert (err.reason, err.retryable) == ("robots_disallowed", False)
+    assert err.reason == "robots_disallowed"
     assert server.hits("/robots.txt") == 1 and server.hits("/private/x") == 0
     assert server.requests[0].headers["User-Agent"] == FetchLimits().user_agent
 
@@ -639,11 +640,18 @@ def test_fetch_error_survives_pickling(server, fetcher_for):
     server.route("/busy", respond(503, b"", {"Retry-After": "999"}))
     err = fails(fetcher_for(), server.url + "/busy")
     copy = pickle.loads(pickle.dumps(err))
-    assert (copy.reason, copy.message, copy.attempts, copy.retryable, copy.status, copy.retry_after_s) == (
+    assert (copy.reason, copy.message, copy.attempts, copy.status, copy.retry_after_s) == (
         err.reason,
         err.message,
         err.attempts,
-        err.retryable,
         503,
         999.0,
     )
+
+
+def test_fetch_error_is_a_failure_with_reason_and_message():
+    err = FetchError("http_404", "HTTP 404", status=404)
+    assert isinstance(err, Failure)
+    assert (err.reason, err.message, err.status, err.attempts) == ("http_404", "HTTP 404", 404, 0)
+    assert str(err) == "http_404: HTTP 404"
+    assert FetchError("dns_error").message == "dns_error"  # the reason stands in for a missing message

@@ -36,6 +36,7 @@ from urllib3.exceptions import (
 from urllib3.util import parse_url
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
+from schemas.errors import Failure
 from schemas.settings import FetchLimits
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,6 @@ _CHUNK = 64 * 1024
 # Headers that must not follow a redirect to another origin.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
-# Failures that say "try again later" rather than "this URL is bad".
-_TRANSIENT_REASONS = frozenset(
-    {"timeout", "connect_timeout", "read_timeout", "connection_error", "data_loss", "http_429", "host_unavailable"}
-)
 # Failures that count towards a host's circuit breaker (the host, not the URL, misbehaved).
 _HOST_FAILURE_REASONS = frozenset(
     {"timeout", "connect_timeout", "read_timeout", "connection_error", "data_loss", "http_429", "dns_error",
@@ -87,8 +84,12 @@ _BLOCKED_NETWORKS = tuple(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class FetchError(Exception):
-    """A fetch that failed, with a machine-readable reason for dead letters and counters."""
+class FetchError(Failure):
+    """A fetch that failed, with a machine-readable reason for dead letters and counters.
+
+    ``attempts`` counts the requests sent (retries and redirect hops included), ``status`` is the
+    HTTP status when there was one, ``retry_after_s`` the host's Retry-After when it sent one.
+    """
 
     def __init__(
         self,
@@ -96,17 +97,16 @@ class FetchError(Exception):
         message: str | None = None,
         *,
         attempts: int = 0,
-        retryable: bool | None = None,
         status: int | None = None,
         retry_after_s: float | None = None,
     ):
-        self.reason = reason
-        self.message = message or reason
+        super().__init__(reason, message or reason)
         self.attempts = attempts
-        self.retryable = is_transient(reason) if retryable is None else retryable
         self.status = status
         self.retry_after_s = retry_after_s
-        super().__init__(f"{reason}: {self.message}")
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
 
     def __reduce__(self):
         # Beam may pickle exceptions between workers; Exception's default would lose the fields.
@@ -126,11 +126,6 @@ class FetchResult:
     elapsed_s: float
     charset: str | None
     content_type: str | None
-
-
-def is_transient(reason: str) -> bool:
-    """True when a failure with this reason may succeed in a later run."""
-    return reason in _TRANSIENT_REASONS or bool(_HTTP_5XX.fullmatch(reason))
 
 
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -497,7 +492,7 @@ def _stages_for(content_encoding: str | None) -> list:
         elif coding == "br":
             stages.append(_BrotliStage())
         else:
-            raise FetchError("decode_error", f"unsupported Content-Encoding {coding!r}", retryable=False)
+            raise FetchError("decode_error", f"unsupported Content-Encoding {coding!r}")
     return stages
 
 
@@ -702,11 +697,11 @@ class Fetcher:
             return
         failure = rules.failure
         if failure is None:
-            raise FetchError("robots_disallowed", f"robots.txt disallows {target.url}", retryable=False)
+            raise FetchError("robots_disallowed", f"robots.txt disallows {target.url}")
         if failure.reason in _SAME_FATE_REASONS:
             # The page would fail the same way; report the real cause, not robots.
-            raise FetchError(failure.reason, failure.message, retryable=failure.retryable, status=failure.status)
-        raise FetchError("robots_disallowed", f"robots.txt unreadable ({failure.reason})", retryable=True)
+            raise FetchError(failure.reason, failure.message, status=failure.status)
+        raise FetchError("robots_disallowed", f"robots.txt unreadable ({failure.reason})")
 
     def _base_headers(self, headers: dict) -> dict:
         merged = {"User-Agent": self.limits.user_agent}
@@ -718,20 +713,20 @@ class Fetcher:
     def _check_url(self, url: str) -> _Target:
         url = url.strip()
         if len(url) > self.limits.max_url_length:
-            raise FetchError("url_too_long", f"URL of {len(url)} characters", retryable=False)
+            raise FetchError("url_too_long", f"URL of {len(url)} characters")
         try:
             parsed = parse_url(url)
         except LocationParseError as err:
-            raise FetchError("bad_url", str(err), retryable=False) from err
+            raise FetchError("bad_url", str(err)) from err
         scheme = (parsed.scheme or "").lower()
         if scheme not in ("http", "https"):
-            raise FetchError("bad_scheme", f"scheme {scheme or '(none)'!r} is not http(s)", retryable=False)
+            raise FetchError("bad_scheme", f"scheme {scheme or '(none)'!r} is not http(s)")
         if not parsed.host:
-            raise FetchError("bad_url", f"no host in {url!r}", retryable=False)
+            raise FetchError("bad_url", f"no host in {url!r}")
         try:
             self._guard.check_host(parsed.host)
         except _BlockedAddress as err:
-            raise FetchError("ssrf_blocked", str(err), retryable=False) from err
+            raise FetchError("ssrf_blocked", str(err)) from err
         normalized = parsed._replace(scheme=scheme, fragment=None).url
         port = parsed.port or (443 if scheme == "https" else 80)
         return _Target(url=normalized, scheme=scheme, host=parsed.host.strip("[]").lower(), port=port)
@@ -815,7 +810,7 @@ class Fetcher:
                 timeout=timeout,
             )
         except _BlockedAddress as err:
-            raise FetchError("ssrf_blocked", str(err), retryable=False) from err
+            raise FetchError("ssrf_blocked", str(err)) from err
         except (HTTPError, OSError) as err:
             raise self._transport_error(err, watchdog, in_body=False) from err
         finally:
@@ -876,7 +871,7 @@ class Fetcher:
         except _Truncated:
             raise FetchError("data_loss", "compressed body ended early") from None
         except (zlib.error, brotli.error) as err:
-            raise FetchError("decode_error", f"corrupt compressed body: {err}", retryable=False) from err
+            raise FetchError("decode_error", f"corrupt compressed body: {err}") from err
 
     def _stream_into(self, resp, decoder: _BodyDecoder, caps: _Caps, watchdog: _Watchdog) -> None:
         raw_size = 0
@@ -908,9 +903,9 @@ class Fetcher:
         if watchdog.expired():
             return FetchError("timeout", f"total deadline of {self.limits.total_deadline_s}s passed")
         if isinstance(err, NameResolutionError):
-            return FetchError("dns_error", str(err), retryable=False)
+            return FetchError("dns_error", str(err))
         if isinstance(err, SSLError):
-            return FetchError("tls_error", str(err), retryable=False)
+            return FetchError("tls_error", str(err))
         if isinstance(err, ProxyError):
             return FetchError("connection_error", f"proxy: {err}")
         if isinstance(err, NewConnectionError):
