@@ -1,529 +1,48 @@
-"""Plain-Python HTTP fetching of untrusted URLs: SSRF guard, size and time caps, retries, politeness, robots.txt.
+"""The Fetcher: GET untrusted URLs hop by hop, with retries, politeness slots and a circuit breaker per host.
 
-The Beam DoFns wrap :class:`Fetcher`; nothing here imports Beam. Every limit comes from
-:class:`schemas.settings.FetchLimits`.
+Plain Python; the Beam DoFns in :mod:`transforms.fetch.stage` wrap it. Every limit comes from
+:class:`schemas.settings.FetchLimits`. Its parts live beside it: what a failure is called
+(:mod:`.errors`), where a request may go (:mod:`.ssrf`), the total deadline (:mod:`.watchdog`),
+bounded body decoding (:mod:`.body`) and robots.txt (:mod:`.robots`).
 """
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import logging
 import random
-import re
-import socket
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from urllib.parse import urljoin
 
-import brotli
 import urllib3
-from protego import Protego
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    LocationParseError,
-    NameResolutionError,
-    NewConnectionError,
-    ProxyError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.util import parse_url
-from urllib3.util.timeout import _DEFAULT_TIMEOUT
+from urllib3.exceptions import HTTPError
 
-from schemas.errors import Failure
 from schemas.settings import FetchLimits
+from transforms.fetch.body import CHUNK, DECODE_ERRORS, BodyDecoder, Overflow, Truncated
+from transforms.fetch.errors import (
+    HOST_FAILURE_REASONS,
+    HTTP_5XX,
+    REDIRECT_STATUSES,
+    FetchError,
+    FetchResult,
+    parse_content_length,
+    parse_content_type,
+    status_error,
+    transport_error,
+)
+from transforms.fetch.robots import RobotsCache, RobotsRules
+from transforms.fetch.ssrf import AddressGuard, BlockedAddress, Target, check_url, make_pool_manager
+from transforms.fetch.watchdog import Watchdog, attach_to_watchdog
 
 log = logging.getLogger(__name__)
 
 ACCEPT_ENCODING = "gzip, deflate, br"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Socket reads and decoder output are bounded to this, so one call never allocates much.
-_CHUNK = 64 * 1024
 # Headers that must not follow a redirect to another origin.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-
-# Failures that count towards a host's circuit breaker (the host, not the URL, misbehaved).
-_HOST_FAILURE_REASONS = frozenset(
-    {"timeout", "connect_timeout", "read_timeout", "connection_error", "data_loss", "http_429", "dns_error",
-     "tls_error"}
-)
-# robots.txt failures the page itself would hit too: the page fetch reports these, not robots_disallowed.
-# A host that cannot be reached at all is down, not "disallowing": calling it a robots skip would hide it.
-_SAME_FATE_REASONS = frozenset({"ssrf_blocked", "dns_error", "tls_error", "host_unavailable", "connection_error",
-                                "connect_timeout"})
-_HTTP_5XX = re.compile(r"http_5\d\d")
-
-# Names that reach cloud metadata or the local machine whatever DNS says.
-_BLOCKED_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "metadata.goog"})
-_BLOCKED_SUFFIXES = (".localhost", ".internal")
-# Ranges the stdlib flags miss or classify differently across Python versions.
-_BLOCKED_NETWORKS = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "0.0.0.0/8",
-        "100.64.0.0/10",  # CGNAT; also used by some clouds for internal services
-        "169.254.0.0/16",  # link-local, home of 169.254.169.254 metadata
-        "192.0.0.0/24",
-        "198.18.0.0/15",
-        "224.0.0.0/3",  # multicast, reserved and broadcast
-        "::/96",  # unspecified and the deprecated IPv4-compatible range
-        "100::/64",
-        "2001:db8::/32",
-        "fc00::/7",  # unique local
-        "fe80::/10",
-        "fec0::/10",
-        "ff00::/8",
-    )
-)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class FetchError(Failure):
-    """A fetch that failed, with a machine-readable reason for dead letters and counters.
-
-    ``attempts`` counts the requests sent (retries and redirect hops included), ``status`` is the
-    HTTP status when there was one, ``retry_after_s`` the host's Retry-After when it sent one.
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        message: str | None = None,
-        *,
-        attempts: int = 0,
-        status: int | None = None,
-        retry_after_s: float | None = None,
-    ):
-        super().__init__(reason, message or reason)
-        self.attempts = attempts
-        self.status = status
-        self.retry_after_s = retry_after_s
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.message}"
-
-    def __reduce__(self):
-        # Beam may pickle exceptions between workers; Exception's default would lose the fields.
-        return (self.__class__, (self.reason, self.message), dict(self.__dict__))
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """A successful (2xx) or not-modified (304) response with its decoded body."""
-
-    url: str
-    final_url: str
-    status: int
-    headers: dict
-    body: bytes = field(repr=False)
-    attempts: int
-    elapsed_s: float
-    charset: str | None
-    content_type: str | None
-
-
-def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """True only for globally routable unicast addresses (embedded IPv4 checked too)."""
-    embedded = _embedded_ipv4(ip)
-    if embedded is not None:
-        return is_public_address(embedded)
-    if any(ip.version == net.version and ip in net for net in _BLOCKED_NETWORKS):
-        return False
-    flagged = (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
-    return ip.is_global and not flagged
-
-
-def _embedded_ipv4(ip) -> ipaddress.IPv4Address | None:
-    # IPv6 forms that carry an IPv4 address the kernel or a gateway may route to.
-    if ip.version != 6:
-        return None
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    return None
-
-
-def parse_ip_literal(host: str):
-    """The address a URL host denotes literally, including legacy forms like 2130706433 or 127.1."""
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass  # not standard notation; try the forms inet_aton (and so getaddrinfo) accepts
-    if re.fullmatch(r"[0-9a-fx.]+", host) and any(ch.isdigit() for ch in host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent or junk."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
-    """(media type, charset) from a Content-Type header, both lower-case."""
-    if not value:
-        return None, None
-    media, *params = value.split(";")
-    charset = None
-    for param in params:
-        name, _, raw = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = raw.strip().strip("\"'").lower() or None
-    return media.strip().lower() or None, charset
-
-
-# --- SSRF guard -----------------------------------------------------------------------------
-
-
-class _BlockedAddress(Exception):
-    """Raised inside a connection when the resolved address is not allowed; not an OSError on purpose."""
-
-
-class AddressGuard:
-    """Decides which hosts and addresses a fetch may reach."""
-
-    def __init__(self, allow_private: bool):
-        self.allow_private = allow_private
-
-    def check_host(self, host: str) -> None:
-        """Refuse blocked names and non-public literal IPs before any connection."""
-        if self.allow_private:
-            return
-        name = host.strip("[]").lower().rstrip(".")
-        if name in _BLOCKED_NAMES or name.endswith(_BLOCKED_SUFFIXES):
-            raise _BlockedAddress(f"host {host!r} is a local or metadata name")
-        ip = parse_ip_literal(name)
-        if ip is not None and not is_public_address(ip):
-            raise _BlockedAddress(f"address {ip} is not public")
-
-    def resolve(self, host: str, port: int) -> list[tuple]:
-        """Resolve once and validate every address; the caller connects only to these."""
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        if not self.allow_private:
-            for info in infos:
-                ip = ipaddress.ip_address(info[4][0].split("%")[0])
-                if not is_public_address(ip):
-                    raise _BlockedAddress(f"{host} resolves to non-public address {ip}")
-        return infos
-
-
-# --- connections ----------------------------------------------------------------------------
-
-_local = threading.local()
-
-
-def _attach_to_watchdog(conn) -> None:
-    watchdog = getattr(_local, "watchdog", None)
-    if watchdog is not None:
-        watchdog.attach(conn)
-
-
-def _open_validated_socket(conn, infos: list[tuple]) -> socket.socket:
-    """Connect to the first reachable validated address, with urllib3's options and error types."""
-    last_error: OSError | None = None
-    for family, socktype, proto, _, sockaddr in infos:
-        sock = socket.socket(family, socktype, proto)
-        try:
-            for option in conn.socket_options or ():
-                sock.setsockopt(*option)
-            if conn.timeout is not _DEFAULT_TIMEOUT:
-                sock.settimeout(conn.timeout)
-            if conn.source_address:
-                sock.bind(conn.source_address)
-            sock.connect(sockaddr)
-            return sock
-        except OSError as err:
-            sock.close()
-            last_error = err
-    if isinstance(last_error, socket.timeout):
-        raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})")
-    raise NewConnectionError(conn, f"Failed to establish a new connection: {last_error}")
-
-
-class _GuardedConnectionMixin:
-    """Connects only to addresses the guard validated, and reports its socket to the fetch's watchdog."""
-
-    guard: AddressGuard | None = None  # None: a trusted proxy resolves names
-
-    def connect(self):
-        _attach_to_watchdog(self)
-        super().connect()
-
-    def request(self, *args, **kwargs):
-        _attach_to_watchdog(self)
-        super().request(*args, **kwargs)
-
-    def _new_conn(self):
-        if self.guard is None:
-            return super()._new_conn()
-        try:
-            infos = self.guard.resolve(self._dns_host, self.port)
-        except socket.gaierror as err:
-            raise NameResolutionError(self.host, self, err) from err
-        # Host header and TLS SNI/verification still use self.host, the original name.
-        return _open_validated_socket(self, infos)
-
-
-class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
-    """Plain HTTP connection to a validated address."""
-
-
-class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
-    """TLS connection to a validated address, verified against the URL's host name."""
-
-
-def _pool_classes(guard: AddressGuard | None) -> dict:
-    # One subclass pair per Fetcher, so two fetchers with different limits never share a guard.
-    attrs = {"guard": guard}
-    http_conn = type("FetcherHTTPConnection", (_GuardedHTTPConnection,), attrs)
-    https_conn = type("FetcherHTTPSConnection", (_GuardedHTTPSConnection,), attrs)
-    return {
-        "http": type("FetcherHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-        "https": type("FetcherHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
-    }
-
-
-def _make_pool_manager(limits: FetchLimits, guard: AddressGuard) -> urllib3.PoolManager:
-    options = {"num_pools": 64, "maxsize": 4, "block": False}
-    if limits.proxy:
-        manager = urllib3.ProxyManager(limits.proxy, **options)
-        manager.pool_classes_by_scheme = _pool_classes(None)
-    else:
-        manager = urllib3.PoolManager(**options)
-        manager.pool_classes_by_scheme = _pool_classes(guard)
-    return manager
-
-
-class _Watchdog:
-    """Shuts the socket of a fetch that outlives its total deadline, even in the middle of a read."""
-
-    def __init__(self, deadline: float):
-        self.deadline = deadline
-        self.fired = False
-        self._conn = None
-        self._lock = threading.Lock()
-        self._previous = None
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> "_Watchdog":
-        self._previous = getattr(_local, "watchdog", None)
-        _local.watchdog = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._timer.cancel()
-        self.detach()
-        _local.watchdog = self._previous
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.fired or self.remaining() <= 0
-
-    def attach(self, conn) -> None:
-        with self._lock:
-            self._conn = conn
-            if self.fired:
-                _shutdown_socket(conn)
-
-    def detach(self) -> None:
-        # Before the connection goes back to the pool, so a late timer cannot hit another fetch.
-        with self._lock:
-            self._conn = None
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._conn is not None:
-                _shutdown_socket(self._conn)
-
-
-def _shutdown_socket(conn) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    try:
-        # socket.socket's own shutdown, so an SSLSocket is cut at the TCP level without TLS bookkeeping.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the peer; the blocked read fails either way
-
-
-# --- body decoding --------------------------------------------------------------------------
-
-
-class _Overflow(Exception):
-    """The body grew past its cap."""
 
 
 class _NoSlot(Exception):
     """The host's politeness queue reaches past this fetch's deadline; the host did nothing wrong."""
-
-
-class _Truncated(Exception):
-    """A compressed stream ended before its end marker."""
-
-
-class _Sink:
-    """Collects decoded bytes up to a cap, keeping exactly cap bytes when it overflows."""
-
-    def __init__(self, cap: int):
-        self.cap = cap
-        self.size = 0
-        self._parts: list[bytes] = []
-
-    def put(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.cap:
-            self._parts.append(data[: len(data) - (self.size - self.cap)])
-            raise _Overflow()
-        self._parts.append(data)
-
-    def value(self) -> bytes:
-        return b"".join(self._parts)
-
-
-class _ZlibStage:
-    """Incremental gzip or deflate decoding with bounded output per step."""
-
-    def __init__(self, gzip: bool):
-        self._gzip = gzip
-        self._head = b""  # deflate: wait for two bytes to tell zlib-wrapped from raw
-        self._d = zlib.decompressobj(31) if gzip else None
-
-    def process(self, data: bytes):
-        if self._d is None:
-            self._head += data
-            if len(self._head) < 2:
-                return
-            self._d = zlib.decompressobj(15 if _looks_zlib_wrapped(self._head) else -15)
-            data, self._head = self._head, b""
-        yield from self._drain(data)
-
-    def _drain(self, data: bytes):
-        while True:
-            out = self._d.decompress(data, _CHUNK)
-            if out:
-                yield out
-            data = self._d.unconsumed_tail
-            if self._d.eof:
-                data = self._next_member()
-                if not data:
-                    return
-            elif not data and len(out) < _CHUNK:
-                return
-
-    def _next_member(self) -> bytes:
-        # Concatenated gzip members are legal; anything else after the end is ignored like browsers do.
-        rest = self._d.unused_data
-        if self._gzip and rest[:2] == b"\x1f\x8b":
-            self._d = zlib.decompressobj(31)
-            return rest
-        return b""
-
-    def finish(self):
-        if self._d is None or not self._d.eof:
-            raise _Truncated()
-        return ()
-
-
-def _looks_zlib_wrapped(head: bytes) -> bool:
-    return head[0] & 0x0F == 8 and ((head[0] << 8) | head[1]) % 31 == 0
-
-
-class _BrotliStage:
-    """Incremental brotli decoding with bounded output per step."""
-
-    def __init__(self):
-        self._d = brotli.Decompressor()
-
-    def process(self, data: bytes):
-        out = self._d.process(data, output_buffer_limit=_CHUNK)
-        while out:
-            yield out
-            out = self._d.process(b"", output_buffer_limit=_CHUNK)
-
-    def finish(self):
-        if not self._d.is_finished():
-            raise _Truncated()
-        return ()
-
-
-def _stages_for(content_encoding: str | None) -> list:
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    stages = []
-    for coding in reversed(codings):  # the last coding listed was applied last
-        if coding == "identity":
-            continue
-        if coding in ("gzip", "x-gzip"):
-            stages.append(_ZlibStage(gzip=True))
-        elif coding == "deflate":
-            stages.append(_ZlibStage(gzip=False))
-        elif coding == "br":
-            stages.append(_BrotliStage())
-        else:
-            raise FetchError("decode_error", f"unsupported Content-Encoding {coding!r}")
-    return stages
-
-
-class _BodyDecoder:
-    """Pipes raw body bytes through the Content-Encoding stages into a capped sink."""
-
-    def __init__(self, content_encoding: str | None, cap: int):
-        self._stages = _stages_for(content_encoding)
-        self._sink = _Sink(cap)
-        self._started = False
-
-    def feed(self, data: bytes) -> None:
-        self._started = True
-        self._push(0, data)
-
-    def _push(self, index: int, data: bytes) -> None:
-        if index == len(self._stages):
-            self._sink.put(data)
-            return
-        for out in self._stages[index].process(data):
-            self._push(index + 1, out)
-
-    def finish(self) -> bytes:
-        if self._started:  # an empty body carries no compressed stream to check
-            for index, stage in enumerate(self._stages):
-                for out in stage.finish():
-                    self._push(index + 1, out)
-        return self._sink.value()
-
-    def partial(self) -> bytes:
-        return self._sink.value()
 
 
 # --- per-host state -------------------------------------------------------------------------
@@ -537,40 +56,6 @@ class _HostState:
     next_slot: float = 0.0
     failures: int = 0
     crawl_delay_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class _RobotsRules:
-    """Parsed robots.txt of one origin, or a blanket verdict when it could not be read."""
-
-    parser: Protego | None
-    allow_all: bool
-    crawl_delay_s: float
-    failure: FetchError | None = None  # why robots.txt could not be read, if it could not
-
-    def allows(self, url: str, user_agent: str) -> bool:
-        if self.parser is None:
-            return self.allow_all
-        return self.parser.can_fetch(url, user_agent)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """A URL that passed the scheme, length and host checks."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-
-    @property
-    def host_key(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
 
 
 @dataclass
@@ -608,10 +93,9 @@ class Fetcher:
     def __init__(self, limits: FetchLimits):
         self.limits = limits
         self._guard = AddressGuard(limits.allow_private_networks)
-        self._pool = _make_pool_manager(limits, self._guard)
+        self._pool = make_pool_manager(limits, self._guard)
         self._hosts: dict[str, _HostState] = {}
-        self._robots: dict[str, _RobotsRules] = {}
-        self._robots_locks: dict[str, threading.Lock] = {}
+        self._robots = RobotsCache(limits, self._download_robots)
         self._registry_lock = threading.Lock()
 
     def get(self, url: str, *, headers: dict | None = None, max_bytes: int | None = None) -> FetchResult:
@@ -654,7 +138,7 @@ class Fetcher:
         started = time.monotonic()
         attempts = _Attempts()
         try:
-            with _Watchdog(started + self.limits.total_deadline_s) as watchdog:
+            with Watchdog(started + self.limits.total_deadline_s) as watchdog:
                 final_url, response = self._follow(url, headers, caps, check_robots, attempts, watchdog)
         except FetchError as err:
             err.attempts = attempts.count
@@ -679,7 +163,7 @@ class Fetcher:
             target = self._check_url(current)
             seen.add(target.url)
             if check_robots:
-                self._enforce_robots(target)
+                self._robots_rules(target).enforce(target.url, self.limits.user_agent)
             response = self._request_with_retries(target, request_headers, caps, attempts, watchdog)
             if response.location is None:
                 return target.url, response
@@ -691,18 +175,6 @@ class Fetcher:
             current = next_target.url
         raise FetchError("too_many_redirects", f"more than {self.limits.max_redirects} redirects from {url}")
 
-    def _enforce_robots(self, target: _Target) -> None:
-        rules = self._robots_rules(target)
-        if rules.allows(target.url, self.limits.user_agent):
-            return
-        failure = rules.failure
-        if failure is None:
-            raise FetchError("robots_disallowed", f"robots.txt disallows {target.url}")
-        if failure.reason in _SAME_FATE_REASONS:
-            # The page would fail the same way; report the real cause, not robots.
-            raise FetchError(failure.reason, failure.message, status=failure.status)
-        raise FetchError("robots_disallowed", f"robots.txt unreadable ({failure.reason})")
-
     def _base_headers(self, headers: dict) -> dict:
         merged = {"User-Agent": self.limits.user_agent}
         merged.update({k: v for k, v in headers.items() if k.lower() != "accept-encoding"})
@@ -710,26 +182,8 @@ class Fetcher:
         merged["Accept-Encoding"] = ACCEPT_ENCODING
         return merged
 
-    def _check_url(self, url: str) -> _Target:
-        url = url.strip()
-        if len(url) > self.limits.max_url_length:
-            raise FetchError("url_too_long", f"URL of {len(url)} characters")
-        try:
-            parsed = parse_url(url)
-        except LocationParseError as err:
-            raise FetchError("bad_url", str(err)) from err
-        scheme = (parsed.scheme or "").lower()
-        if scheme not in ("http", "https"):
-            raise FetchError("bad_scheme", f"scheme {scheme or '(none)'!r} is not http(s)")
-        if not parsed.host:
-            raise FetchError("bad_url", f"no host in {url!r}")
-        try:
-            self._guard.check_host(parsed.host)
-        except _BlockedAddress as err:
-            raise FetchError("ssrf_blocked", str(err)) from err
-        normalized = parsed._replace(scheme=scheme, fragment=None).url
-        port = parsed.port or (443 if scheme == "https" else 80)
-        return _Target(url=normalized, scheme=scheme, host=parsed.host.strip("[]").lower(), port=port)
+    def _check_url(self, url: str) -> Target:
+        return check_url(url, self._guard, self.limits.max_url_length)
 
     # -- retries --
 
@@ -754,9 +208,9 @@ class Fetcher:
                 host.failures = 0
             return response
 
-    def _retry_delay(self, err: FetchError, retries_done: int, watchdog: _Watchdog) -> float | None:
+    def _retry_delay(self, err: FetchError, retries_done: int, watchdog: Watchdog) -> float | None:
         """Seconds to wait before retrying, or None to give up now."""
-        if not (err.reason in ("data_loss", "http_429") or _HTTP_5XX.fullmatch(err.reason)):
+        if not (err.reason in ("data_loss", "http_429") or HTTP_5XX.fullmatch(err.reason)):
             return None
         if retries_done >= self.limits.max_retries:
             return None
@@ -774,7 +228,7 @@ class Fetcher:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def _record_failure(self, host: _HostState, err: FetchError) -> None:
-        if err.reason in _HOST_FAILURE_REASONS or _HTTP_5XX.fullmatch(err.reason):
+        if err.reason in HOST_FAILURE_REASONS or HTTP_5XX.fullmatch(err.reason):
             with host.lock:
                 host.failures += 1
 
@@ -809,7 +263,7 @@ class Fetcher:
                 decode_content=False,
                 timeout=timeout,
             )
-        except _BlockedAddress as err:
+        except BlockedAddress as err:
             raise FetchError("ssrf_blocked", str(err)) from err
         except (HTTPError, OSError) as err:
             raise self._transport_error(err, watchdog, in_body=False) from err
@@ -821,7 +275,7 @@ class Fetcher:
             raise FetchError("timeout", f"total deadline of {self.limits.total_deadline_s}s passed")
         return self._handle_response(resp, target, caps, watchdog)
 
-    def _wait_turn(self, target: _Target, host: _HostState, watchdog: _Watchdog) -> None:
+    def _wait_turn(self, target: Target, host: _HostState, watchdog: Watchdog) -> None:
         """Apply the circuit breaker, then sleep until this host's politeness slot."""
         gap = max(self.limits.min_host_gap_s, host.crawl_delay_s)
         with host.lock:
@@ -835,7 +289,7 @@ class Fetcher:
         if start > now:
             time.sleep(start - now)
 
-    def _handle_response(self, resp, target: _Target, caps: _Caps, watchdog: _Watchdog) -> _Response:
+    def _handle_response(self, resp, target: Target, caps: _Caps, watchdog: Watchdog) -> _Response:
         headers = {name.lower(): resp.headers[name] for name in resp.headers}
         status = resp.status
         try:
@@ -846,7 +300,7 @@ class Fetcher:
                 return _Response(status, headers)
             if status in REDIRECT_STATUSES and headers.get("location"):
                 return _Response(status, headers, location=urljoin(target.url, headers["location"]))
-            raise _status_error(status, headers)
+            raise status_error(status, headers)
         finally:
             self._release(resp)
 
@@ -856,30 +310,30 @@ class Fetcher:
             resp.close()
         resp.release_conn()
 
-    def _read_body(self, resp, headers: dict, caps: _Caps, watchdog: _Watchdog) -> bytes:
-        declared = _content_length(headers)
+    def _read_body(self, resp, headers: dict, caps: _Caps, watchdog: Watchdog) -> bytes:
+        declared = parse_content_length(headers)
         if declared is not None and declared > caps.raw and not caps.truncate:
             raise FetchError("body_too_large", f"Content-Length {declared} > {caps.raw} bytes")
-        decoder = _BodyDecoder(headers.get("content-encoding"), caps.decoded)
+        decoder = BodyDecoder(headers.get("content-encoding"), caps.decoded)
         try:
             self._stream_into(resp, decoder, caps, watchdog)
             return decoder.finish()
-        except _Overflow:
+        except Overflow:
             if caps.truncate:
                 return decoder.partial()
             raise FetchError("body_too_large", f"decoded body > {caps.decoded} bytes") from None
-        except _Truncated:
+        except Truncated:
             raise FetchError("data_loss", "compressed body ended early") from None
-        except (zlib.error, brotli.error) as err:
+        except DECODE_ERRORS as err:
             raise FetchError("decode_error", f"corrupt compressed body: {err}") from err
 
-    def _stream_into(self, resp, decoder: _BodyDecoder, caps: _Caps, watchdog: _Watchdog) -> None:
+    def _stream_into(self, resp, decoder: BodyDecoder, caps: _Caps, watchdog: Watchdog) -> None:
         raw_size = 0
-        _attach_to_watchdog(resp.connection)
+        attach_to_watchdog(resp.connection)
         try:
             while True:
                 # read1 returns what one recv gave, so the deadline is checked while trickling.
-                chunk = resp.read1(_CHUNK, decode_content=False)
+                chunk = resp.read1(CHUNK, decode_content=False)
                 if watchdog.fired:
                     # An unframed body cut by the watchdog ends like a complete one; it is not.
                     raise FetchError("timeout", f"total deadline of {self.limits.total_deadline_s}s passed")
@@ -889,7 +343,7 @@ class Fetcher:
                 if raw_size > caps.raw:
                     if caps.truncate:
                         decoder.feed(chunk[: len(chunk) - (raw_size - caps.raw)])
-                        raise _Overflow()
+                        raise Overflow()
                     raise FetchError("body_too_large", f"body > {caps.raw} bytes")
                 decoder.feed(chunk)
                 if watchdog.expired():
@@ -899,24 +353,10 @@ class Fetcher:
         finally:
             watchdog.detach()
 
-    def _transport_error(self, err: Exception, watchdog: _Watchdog, in_body: bool) -> FetchError:
+    def _transport_error(self, err: Exception, watchdog: Watchdog, in_body: bool) -> FetchError:
         if watchdog.expired():
             return FetchError("timeout", f"total deadline of {self.limits.total_deadline_s}s passed")
-        if isinstance(err, NameResolutionError):
-            return FetchError("dns_error", str(err))
-        if isinstance(err, SSLError):
-            return FetchError("tls_error", str(err))
-        if isinstance(err, ProxyError):
-            return FetchError("connection_error", f"proxy: {err}")
-        if isinstance(err, NewConnectionError):
-            return FetchError("connection_error", str(err))
-        if isinstance(err, ConnectTimeoutError):
-            return FetchError("connect_timeout", str(err))
-        if isinstance(err, ReadTimeoutError):
-            return FetchError("read_timeout", str(err))
-        if in_body:
-            return FetchError("data_loss", f"body cut short: {err}")
-        return FetchError("connection_error", str(err))
+        return transport_error(err, in_body)
 
     # -- per-host state and robots.txt --
 
@@ -924,61 +364,13 @@ class Fetcher:
         with self._registry_lock:
             return self._hosts.setdefault(key, _HostState())
 
-    def _robots_rules(self, target: _Target) -> _RobotsRules:
-        with self._registry_lock:
-            lock = self._robots_locks.setdefault(target.origin, threading.Lock())
-        # One download per origin even when several threads ask at once.
-        with lock:
-            rules = self._robots.get(target.origin)
-            if rules is None:
-                rules = self._load_robots(target.origin)
-                self._robots[target.origin] = rules
-                host = self._host(target.host_key)
-                with host.lock:
-                    host.crawl_delay_s = rules.crawl_delay_s
-        return rules
+    def _robots_rules(self, target: Target) -> RobotsRules:
+        def adopt_crawl_delay(rules: RobotsRules) -> None:
+            host = self._host(target.host_key)
+            with host.lock:
+                host.crawl_delay_s = rules.crawl_delay_s
 
-    def _load_robots(self, origin: str) -> _RobotsRules:
-        cap = self.limits.max_robots_bytes
-        try:
-            result = self._fetch(f"{origin}/robots.txt", {}, _Caps(cap, cap, truncate=True), check_robots=False)
-        except FetchError as err:
-            allow = _robots_missing(err)
-            log.info("robots.txt of %s unreadable (%s): %s all", origin, err.reason, "allow" if allow else "disallow")
-            return _RobotsRules(parser=None, allow_all=allow, crawl_delay_s=0.0, failure=None if allow else err)
-        if result.status != 200:
-            return _RobotsRules(parser=None, allow_all=True, crawl_delay_s=0.0)
-        parser = Protego.parse(_robots_text(result.body, cap))
-        delay = parser.crawl_delay(self.limits.user_agent) or 0.0
-        delay = min(float(delay), self.limits.max_crawl_delay_s)
-        return _RobotsRules(parser=parser, allow_all=True, crawl_delay_s=delay)
+        return self._robots.rules(target.origin, on_load=adopt_crawl_delay)
 
-
-def _robots_missing(err: FetchError) -> bool:
-    """True when robots.txt is absent (allow all), False when the host is failing (disallow all)."""
-    if err.status is not None and 400 <= err.status < 500:
-        # 429 means the host is overloaded, not that rules are absent (Google reads it as a 5xx).
-        return err.status != 429
-    # RFC 9309: too many redirects may be read as "unavailable", which allows all.
-    return err.reason in ("too_many_redirects", "bad_scheme", "bad_url", "url_too_long", "body_too_large")
-
-
-def _robots_text(body: bytes, cap: int) -> str:
-    if len(body) >= cap:
-        body = body[: body.rfind(b"\n") + 1]  # a cut line could turn "Disallow: /private" into "Disallow: /"
-    return body.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-
-def _content_length(headers: dict) -> int | None:
-    value = headers.get("content-length")
-    if value is None:
-        return None
-    try:
-        return int(value.split(",")[0].strip())
-    except ValueError:
-        return None
-
-
-def _status_error(status: int, headers: dict) -> FetchError:
-    retry_after = parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
-    return FetchError(f"http_{status}", f"HTTP {status}", status=status, retry_after_s=retry_after)
+    def _download_robots(self, url: str, cap: int) -> FetchResult:
+        return self._fetch(url, {}, _Caps(cap, cap, truncate=True), check_robots=False)

@@ -10,6 +10,8 @@ from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
 from transforms.util.times import iso, utc_now
 from transforms.beam_common.shared_cache import forget, new_scope, shared
 from transforms.feeds.urls import host_of
+from transforms.fetch.client import Fetcher
+from transforms.fetch.errors import FetchError
 
 STAGE = "fetch"
 
@@ -23,8 +25,6 @@ class FetcherDoFn(beam.DoFn):
         self._fetcher = None
 
     def setup(self):
-        from transforms.fetch.client import Fetcher
-
         # Shared, not per copy: the local streaming runner makes a copy per bundle, and a fresh
         # fetcher would forget robots.txt and the host gaps between bundles.
         self._fetcher = shared(self._scope, "fetcher", lambda: Fetcher(self._settings.fetch))
@@ -38,8 +38,6 @@ class FetchHostBatch(FetcherDoFn):
     """Fetches one host's entries in sequence, so a host never sees parallel requests from us."""
 
     def process(self, keyed):
-        from transforms.fetch.client import FetchError
-
         _, entries = keyed
         for entry in sorted(entries, key=lambda e: e.url):
             counter(STAGE, "requested").inc()

@@ -5,7 +5,7 @@ from schemas.settings import Settings
 from schemas.types import FeedSpec, FeedState
 from transforms.feeds.poll import poll_feed
 from transforms.feeds.tracks import new_track, poll_items, poll_track
-from transforms.fetch.client import FetchError, FetchResult
+from transforms.fetch.errors import FetchError, FetchResult
 
 SPEC = FeedSpec(url="http://alpha.example/feed.xml")
 RSS = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
