@@ -20,6 +20,11 @@ from transforms.fetch.errors import SAME_FATE_REASONS, FetchError, FetchResult
 
 log = logging.getLogger(__name__)
 
+# Origins whose unreadable robots.txt this process has logged already. Each Fetcher (the feed
+# poller's and the page fetcher's) reads robots.txt itself; the log line is said once per origin.
+_LOGGED_UNREADABLE: set[str] = set()
+_LOGGED_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class RobotsRules:
@@ -82,7 +87,7 @@ class RobotsCache:
             result = self._download(f"{origin}/robots.txt", cap)
         except FetchError as err:
             allow = robots_missing(err)
-            log.info("robots.txt of %s unreadable (%s): %s all", origin, err.reason, "allow" if allow else "disallow")
+            _log_unreadable_once(origin, err, allow)
             return RobotsRules(parser=None, allow_all=allow, crawl_delay_s=0.0, failure=None if allow else err)
         if result.status != 200:
             return RobotsRules(parser=None, allow_all=True, crawl_delay_s=0.0)
@@ -90,6 +95,14 @@ class RobotsCache:
         delay = parser.crawl_delay(self._limits.user_agent) or 0.0
         delay = min(float(delay), self._limits.max_crawl_delay_s)
         return RobotsRules(parser=parser, allow_all=True, crawl_delay_s=delay)
+
+
+def _log_unreadable_once(origin: str, err: FetchError, allow: bool) -> None:
+    with _LOGGED_LOCK:
+        if origin in _LOGGED_UNREADABLE:
+            return
+        _LOGGED_UNREADABLE.add(origin)
+    log.info("robots.txt of %s unreadable (%s): %s all", origin, err.reason, "allow" if allow else "disallow")
 
 
 def robots_missing(err: FetchError) -> bool:

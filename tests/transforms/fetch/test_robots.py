@@ -1,13 +1,15 @@
 """robots.txt: rules, crawl delay, failures read as allow or disallow, the cap (transforms/fetch/robots.py)."""
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
 
 from schemas.settings import FetchLimits
+from transforms.fetch import robots
 
-from tests.hostile_server import compress, redirect, respond, unframed
+from tests.hostile_server import HostileServer, compress, redirect, respond, unframed
 from tests.transforms.fetch.conftest import fails
 
 
@@ -89,3 +91,19 @@ def test_robots_not_fetched_when_disabled(server, fetcher_for):
     assert fetcher_for(respect_robots=False).robots(server.url + "/a") == (True, 0.0)
     assert server.requests == []
 
+
+def test_unreadable_robots_is_logged_once_per_origin(server, fetcher_for, caplog, monkeypatch):
+    # The feed poller and the page fetcher each have a Fetcher, and each reads robots.txt itself.
+    monkeypatch.setattr(robots, "_LOGGED_UNREADABLE", set())  # forget origins earlier tests logged
+    caplog.set_level(logging.INFO, logger=robots.__name__)
+    server.route("/robots.txt", respond(503, b"down"))
+    poller, pages = (fetcher_for(respect_robots=True, max_retries=0) for _ in range(2))
+    assert poller.robots(server.url + "/feed") == pages.robots(server.url + "/a") == (False, 0.0)
+    assert pages.robots(server.url + "/b") == (False, 0.0)
+    with HostileServer({"/robots.txt": respond(404, b"")}) as other:
+        assert poller.robots(other.url + "/feed") == pages.robots(other.url + "/a") == (True, 0.0)
+    # Each fetcher still reads robots.txt (the answers are per fetcher); only the log line is shared.
+    assert server.hits("/robots.txt") == 2
+    lines = [r.getMessage() for r in caplog.records if r.name == robots.__name__]
+    assert lines == [f"robots.txt of {server.url} unreadable (http_503): disallow all",
+                     f"robots.txt of {other.url} unreadable (http_404): allow all"]
