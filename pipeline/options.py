@@ -1,9 +1,85 @@
-"""WiredeskOptions: the pipeline's own options, parsed alongside Beam's."""
+"""WiredeskOptions: the pipeline's own options, parsed alongside Beam's.
+
+Each option is declared once, in OPTIONS. `wiredesk run` and `wiredesk poll` declare theirs from
+it (add_options), and `to_argv` turns what argparse parsed back into the argv PipelineOptions reads,
+so adding an option here needs no change in the CLI. The Flex Template's deploy/flex/metadata.json
+lists them too (tests/deploy/test_dataflow.py checks that it does).
+"""
 from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
 DEFAULT_WAREHOUSE = "wiredesk.duckdb"
+
+# dest: (flags, argparse keyword arguments). The first flag is the one to_argv writes.
+OPTIONS = {
+    "feeds": (("--feeds",), dict(
+        action="append", default=None, metavar="FILE.yaml|URL",
+        help="Feeds to read: a YAML feeds file or a feed URL; repeat for more. (required)")),
+    "warehouse": (("--warehouse",), dict(
+        default=DEFAULT_WAREHOUSE, metavar="PATH.duckdb|bigquery:PROJECT.DATASET",
+        help="Warehouse to write to: a DuckDB file (created if missing) or bigquery:PROJECT.DATASET. "
+             "(default: %(default)s)")),
+    "proxy": (("--proxy",), dict(
+        default=None, metavar="URL",
+        help="Send every fetch through this HTTP forward proxy; it resolves the names. (default: none)")),
+    "allow_private_networks": (("--allow_private_networks", "--allow-private-networks"), dict(
+        action="store_true", default=False,
+        help="Allow fetches from private, loopback and link-local addresses (local demos and tests only). "
+             "(default: off)")),
+    "agency_registry": (("--agency_registry", "--agency-registry"), dict(
+        default=None, metavar="FILE.yaml", help="Agency registry to tag with. (default: the bundled registry)")),
+    "ignore_robots": (("--ignore_robots", "--ignore-robots"), dict(
+        action="store_true", default=False,
+        help="Do not read robots.txt (only for corpora you own). (default: off)")),
+    "min_host_gap": (("--min_host_gap", "--min-host-gap"), dict(
+        type=float, default=None, metavar="SECONDS",
+        help="Minimum seconds between two requests to one host. (default: 0, or the host's robots.txt "
+             "Crawl-delay up to 10 s)")),
+    # Streaming (with Beam's --streaming).
+    "source": (("--source",), dict(
+        choices=("poll", "pubsub"), default="poll",
+        help="Where a --streaming run gets entries: 'poll' polls the feeds itself; 'pubsub' reads entries "
+             "that `wiredesk poll --publish` publishes (needs --subscription). (default: %(default)s)")),
+    "subscription": (("--subscription",), dict(
+        default=None, metavar="projects/P/subscriptions/S",
+        help="Pub/Sub subscription for --source pubsub. (default: none)")),
+    "poll_interval": (("--poll_interval", "--poll-interval"), dict(
+        default=None, metavar="DURATION",
+        help="Poll every feed this often (90, 90s, 5m), overriding the feeds file's poll_interval; adapted "
+             "within bounds while streaming. (default: the feeds file, else 5m)")),
+    "duration": (("--duration",), dict(
+        default=None, metavar="DURATION",
+        help="Stop a --streaming run cleanly after this long (10m, 1h), flushing what it holds. "
+             "(default: run until Ctrl-C)")),
+    "max_polls": (("--max_polls", "--max-polls"), dict(
+        type=int, default=None, metavar="N",
+        help="Stop a --streaming run once every feed has been polled N times. (default: no limit)")),
+}
+
+
+def add_options(parser, names=None) -> None:
+    """Declare wiredesk's options (all, or those named, in OPTIONS order) on an argparse parser."""
+    for dest, (flags, kwargs) in OPTIONS.items():
+        if names is None or dest in names:
+            parser.add_argument(*flags, dest=dest, **kwargs)
+
+
+def to_argv(args, names=None) -> list:
+    """What argparse parsed for these options, as the command line PipelineOptions parses again."""
+    argv = []
+    for dest, (flags, kwargs) in OPTIONS.items():
+        value = getattr(args, dest, None) if names is None or dest in names else None
+        if value is None or value is False:
+            continue
+        if kwargs.get("action") == "store_true":
+            argv.append(flags[0])
+        elif kwargs.get("action") == "append":
+            for item in value:
+                argv += [flags[0], str(item)]
+        else:
+            argv += [flags[0], str(value)]
+    return argv
 
 
 class WiredeskOptions(PipelineOptions):
@@ -11,42 +87,4 @@ class WiredeskOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--feeds", action="append", default=None, metavar="FILE.yaml|URL",
-                            help="Feeds to read: a YAML feeds file or a feed URL; repeat for more. (required)")
-        parser.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, metavar="PATH.duckdb",
-                            help="DuckDB file to write to; created if missing. (default: %(default)s)")
-        parser.add_argument("--proxy", default=None, metavar="URL",
-                            help="Send every fetch through this HTTP forward proxy; it resolves the names. "
-                                 "(default: none)")
-        parser.add_argument("--allow_private_networks", "--allow-private-networks", dest="allow_private_networks",
-                            action="store_true", default=False,
-                            help="Allow fetches from private, loopback and link-local addresses "
-                                 "(local demos and tests only). (default: off)")
-        parser.add_argument("--agency_registry", "--agency-registry", dest="agency_registry", default=None,
-                            metavar="FILE.yaml",
-                            help="Agency registry to tag with. (default: the bundled registry)")
-        parser.add_argument("--ignore_robots", "--ignore-robots", dest="ignore_robots", action="store_true",
-                            default=False,
-                            help="Do not read robots.txt (only for corpora you own). (default: off)")
-        parser.add_argument("--min_host_gap", "--min-host-gap", dest="min_host_gap", type=float, default=None,
-                            metavar="SECONDS",
-                            help="Minimum seconds between two requests to one host. (default: 0, or the "
-                                 "host's robots.txt Crawl-delay up to 10 s)")
-        # Streaming (with Beam's --streaming).
-        parser.add_argument("--source", choices=("poll", "pubsub"), default="poll",
-                            help="Where a --streaming run gets entries: 'poll' polls the feeds itself; "
-                                 "'pubsub' reads entries that `wiredesk poll --publish` publishes "
-                                 "(needs --subscription). (default: %(default)s)")
-        parser.add_argument("--subscription", default=None, metavar="projects/P/subscriptions/S",
-                            help="Pub/Sub subscription for --source pubsub. (default: none)")
-        parser.add_argument("--poll_interval", "--poll-interval", dest="poll_interval", default=None,
-                            metavar="DURATION",
-                            help="Poll every feed this often (90, 90s, 5m), overriding the feeds file's "
-                                 "poll_interval; adapted within bounds while streaming. (default: the feeds "
-                                 "file, else 5m)")
-        parser.add_argument("--duration", default=None, metavar="DURATION",
-                            help="Stop a --streaming run cleanly after this long (10m, 1h), flushing what it "
-                                 "holds. (default: run until Ctrl-C)")
-        parser.add_argument("--max_polls", "--max-polls", dest="max_polls", type=int, default=None, metavar="N",
-                            help="Stop a --streaming run once every feed has been polled N times. "
-                                 "(default: no limit)")
+        add_options(parser)
