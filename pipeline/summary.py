@@ -69,7 +69,8 @@ def format_summary(counters: dict, facts: dict, elapsed_s: float) -> str:
     lines.append("articles by agency: " + ", ".join(f"{a} {n}" for a, n in facts["agencies"]))
     if facts["widest"]:
         lines.append("widest stories:")
-        lines.extend(f"  {n} outlets  [{agency or 'staff'}]  {title}" for title, n, agency in facts["widest"])
+        lines.extend(f"  {_plural(n, 'outlet')}  [{agency or 'staff'}]  {title}"
+                     for title, n, agency in facts["widest"])
     return "\n".join(lines)
 
 
@@ -85,5 +86,10 @@ def format_table(columns: list, rows: list, max_width: int = 60) -> str:
     out = [sep, "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |", sep]
     out.extend("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |" for r in body)
     out.append(sep)
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    out.append(f"({_plural(len(rows), 'row')})")
     return "\n".join(out)
+
+
+def _plural(n: int, noun: str) -> str:
+    """'1 outlet', '3 outlets'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
