@@ -50,7 +50,7 @@ def write_feeds_file(split_dir: Path, directory: Path, limit: int | None = None)
 def run_split(split_dir: Path, warehouse: Path, proxy_url: str, workdir: Path, extra_args=(),
               feed_limit: int | None = None) -> dict:
     """One pipeline run over the split's feeds through the proxy; returns counters and timing."""
-    from pipeline.cli import run_pipeline
+    from pipeline.run import run_pipeline
 
     feeds = write_feeds_file(split_dir, workdir, feed_limit)
     return run_pipeline(["--feeds", str(feeds), "--warehouse", str(warehouse), "--proxy", proxy_url,

@@ -8,8 +8,20 @@ from pathlib import Path
 import yaml
 
 from pipeline.corpus_server import CorpusServer, Route
+from pipeline.queries import run_sql
+from pipeline.run import print_summary, run_pipeline
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_corpus"
+# Printed after the demo run, each with the `wiredesk query` command that runs it.
+EXAMPLE_QUERIES = [
+    ("Articles per agency",
+     "SELECT coalesce(agency, '(staff)') AS agency, count(*) AS articles FROM articles GROUP BY 1 ORDER BY 2 DESC"),
+    ("Stories carried by more than one outlet",
+     "SELECT title, outlet_count, agency, first_outlet FROM stories WHERE outlet_count > 1 "
+     "ORDER BY outlet_count DESC, first_published_at"),
+    ("Dead letters by stage and reason",
+     "SELECT stage, error_class, url FROM dead_letters ORDER BY stage, error_class"),
+]
 
 
 def demo_manifest() -> dict:
@@ -35,8 +47,6 @@ def write_demo_feeds(directory: Path, manifest: dict | None = None) -> Path:
 
 
 def run_demo(warehouse: str, beam_args: list) -> int:
-    from pipeline.cli import EXAMPLE_QUERIES, print_summary, query, run_pipeline
-
     manifest = demo_manifest()
     with tempfile.TemporaryDirectory(prefix="wiredesk-demo-") as tmp, CorpusServer(demo_routes(manifest)) as server:
         feeds = write_demo_feeds(Path(tmp), manifest)
@@ -48,5 +58,5 @@ def run_demo(warehouse: str, beam_args: list) -> int:
     print_summary(outcome)
     for title, sql in EXAMPLE_QUERIES:
         print(f"\n-- {title}\n$ wiredesk query --warehouse {warehouse} \"{sql}\"")
-        print(query(warehouse, sql))
+        print(run_sql(warehouse, sql))
     return 0

@@ -1,4 +1,4 @@
-"""Saved SQL analyses: `wiredesk query --saved NAME` runs one on DuckDB or BigQuery.
+"""SQL on the warehouse: `wiredesk query SQL` (run_sql) and the saved analyses (`--saved NAME`, run_saved).
 
 Each analysis is NAME.sql (portable: runs unchanged on both engines) or a pair of tested
 dialect twins NAME.duckdb.sql and NAME.bigquery.sql. Table names are unqualified: DuckDB reads
@@ -8,6 +8,9 @@ line says what the analysis answers.
 from __future__ import annotations
 
 from pathlib import Path
+
+from pipeline.summary import format_table
+from schemas.errors import ConfigError, WarehouseError
 
 DIR = Path(__file__).resolve().parent
 DIALECTS = ("duckdb", "bigquery")
@@ -62,3 +65,46 @@ def run(warehouse: str, name: str, bigquery_endpoint: str | None = None) -> tupl
         return columns, cur.fetchall()
     finally:
         con.close()
+
+
+def execute(warehouse: str, statement: str) -> tuple:
+    """(column names, rows) of ad-hoc SQL on the DuckDB file (read-only) or bigquery:PROJECT.DATASET."""
+    if warehouse.startswith("bigquery:"):
+        from transforms.warehouse import bigquery_store
+
+        con = bigquery_store.connect(warehouse)
+        try:
+            cur = con.execute(statement)
+            return [d[0] for d in cur.description or []], cur.fetchall()
+        finally:
+            con.close()
+    from transforms.warehouse import duckdb_store
+
+    con = duckdb_store.connect(warehouse, read_only=True)
+    try:
+        try:
+            cur = con.execute(statement)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            return columns, cur.fetchall() if columns else []
+        except duckdb_store.duckdb.Error as err:
+            raise WarehouseError(f"query failed: {err}") from None
+    finally:
+        con.close()
+
+
+def run_sql(warehouse: str, statement: str) -> str:
+    """Ad-hoc SQL on either engine, as a printable table."""
+    return _table(*execute(warehouse, statement))
+
+
+def run_saved(warehouse: str, name: str) -> str:
+    """A saved analysis on either engine, as a printable table; an unknown name is a ConfigError."""
+    try:
+        columns, rows = run(warehouse, name)
+    except KeyError as err:
+        raise ConfigError(err.args[0]) from None
+    return _table(columns, rows)
+
+
+def _table(columns: list, rows: list) -> str:
+    return format_table(columns, rows) if columns else "(no result)"

@@ -32,7 +32,7 @@ def write_feeds(split_dir: Path, directory: Path) -> Path:
 
 
 def _run(feeds: Path, warehouse: str, proxy: str) -> dict:
-    from pipeline.cli import run_pipeline
+    from pipeline.run import run_pipeline
 
     started = time.monotonic()
     out = run_pipeline(["--feeds", str(feeds), "--warehouse", warehouse, "--proxy", proxy,

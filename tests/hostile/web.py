@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.cli import run_pipeline
+from pipeline.run import run_pipeline
 from schemas.settings import Settings
 from pipeline.summary import conservation
 

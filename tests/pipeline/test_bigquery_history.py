@@ -49,7 +49,7 @@ def _feeds_file(directory: Path, name: str, outlets, extra=()) -> Path:
 
 
 def _run(feeds: Path, warehouse: str, proxy: str) -> dict:
-    from pipeline.cli import run_pipeline
+    from pipeline.run import run_pipeline
 
     return run_pipeline(["--feeds", str(feeds), "--warehouse", warehouse, "--proxy", proxy,
                          "--runner", "FnApiRunner"])["counters"]

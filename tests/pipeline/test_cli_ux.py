@@ -156,7 +156,12 @@ FEED_ERRORS = {
 # Run as real `wiredesk` processes (in parallel); the rest call main() in this process, which is the
 # same code path without paying for a Python + Beam start each (this suite must stay quick).
 SUBPROCESS_CASES = ("missing_url", "bad_scheme", "unknown_key", "bad_interval", "duplicate", "feeds_missing",
-                    "warehouse_directory", "warehouse_url", "duration_without_streaming", "report_no_warehouse")
+                    "warehouse_directory", "warehouse_url", "duration_without_streaming", "report_no_warehouse",
+                    "registry_not_yaml")
+REGISTRY_ERRORS = {
+    "registry_not_yaml": "- name: AP\n  aliases: [Associated Press\n- name: PTI\n",
+    "registry_unknown_key": "- name: AP\n  alias: [Associated Press]\n",
+}
 
 
 def config_error_cases(tmp: Path) -> dict:
@@ -181,6 +186,11 @@ def config_error_cases(tmp: Path) -> dict:
         "bad_log_level": ["run", "--feeds", str(good), "--warehouse", wh, "--log-level", "LOUD"],
         "report_no_warehouse": ["report", "--warehouse", str(tmp / "absent.duckdb"), "--out", str(tmp / "r.html")],
     })
+    # A malformed --agency-registry is a config mistake like a malformed feeds file: one line, exit 2.
+    for name, text in REGISTRY_ERRORS.items():
+        path = tmp / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        cases[name] = ["run", "--feeds", str(good), "--warehouse", wh, "--agency-registry", str(path)]
     return cases
 
 
@@ -236,6 +246,8 @@ EXPECTED_MESSAGES = {
     "bad_progress_interval": ["--progress-interval", "positive number of seconds"],
     "bad_log_level": ["--log-level", "invalid choice"],
     "report_no_warehouse": ["absent.duckdb", "no such warehouse file"],
+    "registry_not_yaml": ["registry_not_yaml.yaml", "is not valid YAML", "line 3"],
+    "registry_unknown_key": ["agency registry entry #0", "unknown keys ['alias']", "allowed:"],
 }
 
 
@@ -255,6 +267,76 @@ def test_config_error_is_one_clear_message(config_errors, case):
         assert fragment in message[0], (fragment, err)
     assert err.splitlines()[-1] == message[0], err  # the message last; before it at most argparse's usage
     assert not [line for line in err.splitlines() if TEXT_LINE.match(line)], err  # no log records either
+
+
+def test_a_failed_run_is_put_down_to_the_warehouse_by_the_exception_type_not_its_text():
+    import duckdb
+
+    from pipeline.cli import _describe_failure
+    from schemas.errors import WarehouseError
+
+    def raised(outer, inner=None):
+        try:
+            try:
+                raise inner or outer
+            except BaseException as err:
+                if inner is not None:
+                    raise outer from err
+                raise
+        except BaseException as err:  # noqa: BLE001
+            return err
+
+    disk = raised(RuntimeError("bundle failed"), duckdb.IOException("could not write file: File too large"))
+    assert _describe_failure(disk)[0]
+    assert _describe_failure(raised(WarehouseError("w.duckdb: locked")))[0]
+    # A worker that could not keep the type: Beam still names the step that failed.
+    step = raised(RuntimeError("OSError: [Errno 27] File too large [while running 'Write Warehouse/Write Rows']"))
+    assert _describe_failure(step)[0]
+    # Another step failing, whatever its message mentions, is not the warehouse.
+    other = raised(ValueError("cannot parse duckdb.org's feed [while running 'Read Feeds/Parse']"))
+    warehouse, message = _describe_failure(other)
+    assert not warehouse and message.startswith("the run failed: builtins.ValueError: cannot parse duckdb.org")
+    assert "[while running" not in message
+
+
+def test_a_config_error_wrapped_on_its_way_out_of_a_worker_is_still_one_line_and_exit_2(monkeypatch):
+    from pipeline import cli
+    from schemas.errors import RegistryError
+
+    def fail(args, beam_args):
+        try:
+            raise RegistryError("agency registry entry #2 (X) is missing ['name'] [while running 'Tag Articles']")
+        except RegistryError as err:
+            raise RuntimeError("a bundle failed") from err
+
+    monkeypatch.setattr(cli, "cmd_report", fail)
+    rc, _, err = _in_process(["report"])
+    assert rc == 2 and err.strip() == "wiredesk: error: agency registry entry #2 (X) is missing ['name']", err
+
+
+def test_summary_counts_outlets_in_the_singular_and_the_plural():
+    from pipeline.summary import format_summary
+
+    facts = {"articles": 4, "stories": 2, "multi_outlet_stories": 1, "dead_letters": [], "agencies": [("AP", 4)],
+             "widest": [("Wide story", 3, "AP"), ("Lone story", 1, None)]}
+    lines = format_summary({}, facts, 1.0).splitlines()
+    assert "  3 outlets  [AP]  Wide story" in lines and "  1 outlet  [staff]  Lone story" in lines
+
+
+def test_run_options_reach_the_pipeline_options_unchanged():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.cli import make_parser
+    from pipeline.options import OPTIONS, WiredeskOptions, to_argv
+
+    argv = ["run", "--feeds", "a.yaml", "--feeds", "https://b.example/rss", "--warehouse", "w.duckdb", "--proxy",
+            "http://127.0.0.1:1", "--allow-private-networks", "--agency-registry", "r.yaml", "--ignore-robots",
+            "--min-host-gap", "0.5", "--source", "pubsub", "--subscription", "projects/p/subscriptions/s",
+            "--poll-interval", "90s", "--duration", "5m", "--max-polls", "3"]
+    args, _ = make_parser().parse_known_args(argv)
+    parsed = PipelineOptions(to_argv(args)).view_as(WiredeskOptions)
+    assert {dest: getattr(parsed, dest) for dest in OPTIONS} == {dest: getattr(args, dest) for dest in OPTIONS}
+    assert set(OPTIONS) <= set(vars(args))  # every option is on `run`
 
 
 # ---------------------------------------------------------------- help

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from benchmarks.syndication import write_feeds_file
-from pipeline.cli import run_pipeline
+from pipeline.run import run_pipeline
 from schemas.settings import Settings
 from pipeline.summary import conservation
 from schemas.warehouse import SCHEMA_VERSION

@@ -6,7 +6,7 @@ import re
 import duckdb
 import pytest
 
-from pipeline.cli import run_pipeline
+from pipeline.run import run_pipeline
 from pipeline.corpus_server import CorpusServer, Route
 from tests.conftest import SEED
 

@@ -66,7 +66,7 @@ def _rows(warehouse):
 # Dataflow runs, on the FnApiRunner (which lands its rows when the stream stops).
 @pytest.fixture(scope="module", params=["local-live", "sdf-FnApiRunner"])
 def live(request, tmp_path_factory, corpus):
-    from pipeline.cli import run_pipeline
+    from pipeline.run import run_pipeline
 
     tmp = tmp_path_factory.mktemp("live")
     feeds = _feeds()
@@ -255,7 +255,7 @@ def test_robots_txt_is_read_once_per_fetcher_not_once_per_bundle(live):
 
 
 def test_duration_stops_a_live_stream_by_itself_and_flushes(tmp_path, corpus):
-    from pipeline.cli import run_pipeline
+    from pipeline.run import run_pipeline
 
     feeds = {o: f for o, f in _feeds().items() if o == "bayjournal"}
     with CorpusServer(syndication_routes(SYNDICATION_DEV)) as server:

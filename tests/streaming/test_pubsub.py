@@ -40,7 +40,8 @@ def _rows(path):
 def landed(tmp_path_factory, pubsub_emulator, corpus):
     from google.cloud import pubsub_v1
 
-    from pipeline.cli import main, run_pipeline
+    from pipeline.cli import main
+    from pipeline.run import run_pipeline
 
     tmp = tmp_path_factory.mktemp("pubsub")
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
