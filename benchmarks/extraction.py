@@ -36,19 +36,22 @@ def load_pages(limit: int | None = None) -> list:
 def wiredesk_body(raw: bytes, url: str) -> str:
     """The pipeline's ExtractPage + CleanDraft steps on one page, as plain functions."""
     from transforms.clean.cleaning import clean_lines
-    from transforms.extract.page import ExtractionError, decode_html, extract_page
+    from transforms.extract.decode import decode_html
+    from transforms.extract.page import extract_page
+    from transforms.extract.results import ExtractionError
 
     try:
         page = extract_page(decode_html(raw, None, "text/html"), url)
     except ExtractionError:
         return ""
-    kept, _ = clean_lines(page["raw_lines"])
+    kept, _ = clean_lines(page.raw_lines)
     return "\n\n".join(kept)
 
 
 def run(pages: list) -> dict:
     """Per tool: per-page (tp, fp, fn) triples, seconds and errors."""
-    from transforms.extract.page import ExtractionError, decode_html
+    from transforms.extract.decode import decode_html
+    from transforms.extract.results import ExtractionError
 
     scorer = load_scorer()
     peers = [p for p in load_peers()]

@@ -111,14 +111,15 @@ def to_utc(value):
 
 
 def wiredesk_meta(html: str, url: str) -> dict:
-    from transforms.extract.page import ExtractionError, extract_page
+    from transforms.extract.page import extract_page
+    from transforms.extract.results import ExtractionError
 
     try:
         page = extract_page(html, url)
     except ExtractionError:
         return {"title": None, "authors": [], "date": None, "date_source": None, "rejected": True}
-    return {"title": page["title"], "authors": page["authors"], "date": page["published_at"],
-            "date_source": page["published_at_source"]}
+    return {"title": page.title, "authors": page.authors, "date": page.published_at,
+            "date_source": page.published_at_source}
 
 
 def author_f1(gold: list, pred: list) -> float:
@@ -131,7 +132,8 @@ def author_f1(gold: list, pred: list) -> float:
 
 
 def run(pages: list) -> dict:
-    from transforms.extract.page import ExtractionError, decode_html
+    from transforms.extract.decode import decode_html
+    from transforms.extract.results import ExtractionError
 
     scorer = load_scorer()
     notes, tools = {}, {OURS: wiredesk_meta}

@@ -4,7 +4,7 @@
                                     [--profile OUT.txt] [--json OUT]
 
 The dev syndication split is served by a local CorpusServer used as a forward proxy. The pipeline is
-`pipeline.cli.run_pipeline` on the FnApiRunner into a fresh DuckDB file (as benchmarks/syndication.py
+`pipeline.run.run_pipeline` on the FnApiRunner into a fresh DuckDB file (as benchmarks/syndication.py
 runs it), timed from build to finish, start-up included. The baseline, in the same run, fetches the
 same feeds and pages through the same proxy with urllib3 and runs bare `trafilatura.extract` on each
 page; on 2 workers the baseline splits the pages over 2 processes. pages/s = pages fetched / wall s.
@@ -95,7 +95,8 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
     from transforms.tag.registry import AgencyRegistry, load_registry_data
     from transforms.tag.rules import tag_agency
     from transforms.clean.cleaning import clean_lines
-    from transforms.extract.page import decode_html, extract_page
+    from transforms.extract.decode import decode_html
+    from transforms.extract.page import extract_page
     from transforms.extract.signals import page_signals
 
     registry = AgencyRegistry.from_data(load_registry_data(None))
@@ -111,11 +112,11 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
             t1 = time.perf_counter()
             meta = extract_page(html, url)
             t2 = time.perf_counter()
-            signals = page_signals(html, url)
+            signals = page_signals(html)
             t3 = time.perf_counter()
-            kept, removed = clean_lines(meta["raw_lines"])
+            kept, removed = clean_lines(meta.raw_lines)
             t4 = time.perf_counter()
-            tag_agency(meta["raw_lines"], removed, signals, registry)
+            tag_agency(meta.raw_lines, removed, signals._asdict(), registry)
             t5 = time.perf_counter()
             for key, dt in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
                 timings[key] += dt

@@ -92,7 +92,7 @@ def test_registry_data_is_plain_and_picklable():
 # --------------------------------------------------------------------------------------------- the seed
 def test_seed_is_ians_by_its_credit_line(registry):
     html = corpus_or_skip(CORPUS / "seed" / "seed-article.html").read_text(encoding="utf-8")
-    agency, evidence = tag(registry, raw_lines(html), **page_signals(html, "http://seedworldnews.example/x"))
+    agency, evidence = tag(registry, raw_lines(html), **page_signals(html)._asdict())
     assert agency == "IANS"
     assert {"agency": "IANS", "kind": "credit_line", "text": "IANS"} in evidence
     assert all(e["agency"] != "The New York Times" for e in evidence)
@@ -261,7 +261,7 @@ def test_real_aeb_pages(registry, url_part, agency):
     truth = json.loads(corpus_or_skip(CORPUS / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
     page_id, url = next((k, v["url"]) for k, v in truth.items() if url_part in v["url"])
     html = gzip.decompress((CORPUS / "aeb" / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8", "replace")
-    assert tag(registry, raw_lines(html), **page_signals(html, url))[0] == agency
+    assert tag(registry, raw_lines(html), **page_signals(html)._asdict())[0] == agency
 
 
 def _score_module():
@@ -282,7 +282,7 @@ def test_syndication_dev_sample_floor(registry):
     tp = fp = fn = hard_negative_fp = 0
     for row in sample:
         html = (dev / row["path"]).read_text(encoding="utf-8")
-        pred = score.norm_agency(tag(registry, raw_lines(html), **page_signals(html, row["url"]))[0])
+        pred = score.norm_agency(tag(registry, raw_lines(html), **page_signals(html)._asdict())[0])
         truth = score.norm_agency(row["agency"])
         tp += truth is not None and pred == truth
         fp += pred is not None and pred != truth

@@ -6,13 +6,15 @@ extractor kept: credit lines, source labels and provider blocks often sit outsid
 from __future__ import annotations
 
 import html as html_lib
-import json
 import re
 import threading
 from typing import Any, Iterable, Iterator
 
 from lxml import etree
 from lxml import html as lxml_html
+
+from transforms.extract.html import AUTHOR_META_KEYS, load_jsonld
+from transforms.extract.results import PageSignals
 
 # Block-level elements end a visible line; inline ones (a, span, strong...) continue it.
 _BLOCK_TAGS = frozenset({
@@ -42,29 +44,27 @@ _BYLINE_TOKENS = frozenset({
 })
 _IMAGE_TOKENS = frozenset({"image", "img", "photo", "picture", "gallery", "thumbnail", "figure"})
 _PROVIDER_TOKENS = frozenset({"provider", "syndication", "syndicated"})
-_AUTHOR_META = frozenset({"author", "article:author", "byl", "dc.creator", "dcterms.creator",
-                          "sailthru.author", "parsely-author", "cxenseparse:author"})
+_AUTHOR_META = frozenset(AUTHOR_META_KEYS)
 _MAX_LABEL_CHARS = 200
 _WS_RE = re.compile(r"\s+")
 _TOKEN_SPLIT_RE = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 _BREAK = object()
 
 
-def page_signals(html: str, url: str) -> dict:
+def page_signals(html: str) -> PageSignals:
     """Read page_lines, caption_lines, bylines and structured_authors from an HTML page."""
     root = _parse(html)
-    empty = {"page_lines": [], "caption_lines": [], "bylines": [], "structured_authors": []}
     if root is None:
-        return empty
+        return PageSignals(page_lines=[], caption_lines=[], bylines=[], structured_authors=[])
     index = _Index(root)
     _LOCAL.index = index
     try:
-        return {
-            "page_lines": visible_lines(root),
-            "caption_lines": caption_lines(root),
-            "bylines": _unique(list(meta_authors(root)) + list(byline_texts(root))),
-            "structured_authors": _unique(list(jsonld_authors(root)) + list(provider_texts(root))),
-        }
+        return PageSignals(
+            page_lines=visible_lines(root),
+            caption_lines=caption_lines(root),
+            bylines=_unique(list(meta_authors(root)) + list(byline_texts(root))),
+            structured_authors=_unique(list(jsonld_authors(root)) + list(provider_texts(root))),
+        )
     finally:
         _LOCAL.index = None
 
@@ -303,7 +303,6 @@ def provider_texts(root) -> Iterator[str]:
 
 # ---------------------------------------------------------------------------------------------- JSON-LD
 _AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization")
-_SINGLE_QUOTED_RE = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _NAME_IN_AUTHOR_RE = re.compile(
     r"""["'](?:author|creator|provider)["']\s*:\s*(?:\[[^\]]*\]|\{[^{}]*\}|["'][^"']*["'])""", re.S)
 _AUTHOR_NAME_RE = re.compile(
@@ -316,28 +315,12 @@ def jsonld_authors(root) -> Iterator[str]:
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         raw = script.text or ""
-        data = _load_jsonish(raw)
+        data = load_jsonld(raw, lenient=True)
         names = _authors_in(data) if data is not None else _authors_by_regex(raw)
         for name in names:
             name = _norm(html_lib.unescape(name))
             if name:
                 yield name
-
-
-def _load_jsonish(raw: str) -> Any:
-    """Parse JSON-LD, tolerating the single-quoted strings some CMSs emit; None if it stays invalid."""
-    for candidate in (raw, _requote(raw)):
-        try:
-            return json.loads(candidate, strict=False)
-        except ValueError:
-            continue
-    return None
-
-
-def _requote(raw: str) -> str:
-    def repl(match: re.Match) -> str:
-        return json.dumps(match.group(1).replace("\\'", "'"))
-    return _SINGLE_QUOTED_RE.sub(repl, raw)
 
 
 def _authors_in(node: Any) -> Iterator[str]:

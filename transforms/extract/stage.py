@@ -13,13 +13,18 @@ STAGE = "extract"
 
 
 class ExtractPage(beam.DoFn):
-    """Decodes a page once and reads its text, metadata and credit signals."""
+    """Decodes a page once and reads its text, metadata and credit signals.
+
+    The decoded text is parsed twice: extract_page() and page_signals() each build their own lxml tree.
+    """
 
     def __init__(self, settings: Settings):
         self._settings = settings
 
     def process(self, page):
-        from transforms.extract.page import ExtractionError, decode_html, extract_page
+        from transforms.extract.decode import decode_html
+        from transforms.extract.page import extract_page
+        from transforms.extract.results import ExtractionError
         from transforms.extract.signals import page_signals
 
         entry = page.entry
@@ -29,14 +34,14 @@ class ExtractPage(beam.DoFn):
                 html, page.final_url,
                 feed_title=entry.title, feed_summary=entry.summary, feed_published_at=entry.published_at,
                 feed_categories=tuple(entry.categories or ()), feed_authors=tuple(entry.authors or ()))
-            signals = page_signals(html, page.final_url)
+            signals = page_signals(html)
         except ExtractionError as err:
             yield emit_dead(STAGE, err.reason, err.message, url=entry.url, feed_url=entry.feed_url,
                             payload=page.body, attempt=page.attempts)
             return
-        canonical = pick_canonical(page.final_url, meta.get("canonical_url"))
-        published_at = meta.get("published_at")
-        source = meta.get("published_at_source")
+        canonical = pick_canonical(page.final_url, meta.canonical_url)
+        published_at = meta.published_at
+        source = meta.published_at_source
         if not published_at:
             published_at, source = page.fetched_at, "fetch"
         article = Article(
@@ -45,12 +50,12 @@ class ExtractPage(beam.DoFn):
             canonical_url=canonical,
             feed_url=entry.feed_url,
             outlet=outlet_of(canonical),
-            title=meta.get("title") or entry.title,
-            description=meta.get("description") or entry.summary,
-            authors=list(meta.get("authors") or entry.authors or []),
-            section=meta.get("section"),
-            tags=list(meta.get("tags") or []),
-            language=meta.get("language"),
+            title=meta.title or entry.title,
+            description=meta.description or entry.summary,
+            authors=list(meta.authors or entry.authors or []),
+            section=meta.section,
+            tags=list(meta.tags),
+            language=meta.language,
             published_at=published_at,
             published_at_source=source,
             fetched_at=page.fetched_at,
@@ -59,11 +64,11 @@ class ExtractPage(beam.DoFn):
         counter(STAGE, "extracted").inc()
         yield Draft(
             article=article,
-            raw_lines=list(meta.get("raw_lines") or []),
-            page_lines=list(signals.get("page_lines") or []),
-            caption_lines=list(signals.get("caption_lines") or []),
-            bylines=list(signals.get("bylines") or []),
-            structured_authors=list(signals.get("structured_authors") or []),
+            raw_lines=list(meta.raw_lines),
+            page_lines=list(signals.page_lines),
+            caption_lines=list(signals.caption_lines),
+            bylines=list(signals.bylines),
+            structured_authors=list(signals.structured_authors),
             agency_hint=entry.agency_hint,
         )
 

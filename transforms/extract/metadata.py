@@ -1,0 +1,257 @@
+"""An article's metadata from its page: title, description, authors, section, tags, language, canonical URL, date.
+
+Plain Python over the lxml tree. Values come from the page's head (meta tags, the article's
+JSON-LD object, read strictly) and from its headline and byline elements, which are what readers
+see; the feed entry's values are the last resort.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urljoin
+
+from transforms.extract import dates
+from transforms.extract.html import AUTHOR_META_KEYS, clean_text, element_text, norm_key
+
+_LANG_RE = re.compile(r'^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]+)*$')
+_TITLE_SEPARATORS_RE = re.compile(r'\s+(?:[|–—-]|::|»)\s+')
+_META_DATE_KEYS = ('article:published_time', 'og:article:published_time', 'article.published',
+                   'publish-date', 'publish_date', 'pubdate', 'datepublished', 'date', 'dc.date',
+                   'dc.date.issued', 'dcterms.created', 'sailthru.date', 'parsely-pub-date',
+                   'cxenseparse:recs:publishtime', 'originalpublicationdate')
+# Site names after a title separator are short; longer tails belong to the headline.
+_MAX_BRAND_CHARS = 30
+
+
+# ---------------------------------------------------------------------------
+# Head metadata: meta tags and JSON-LD values
+# ---------------------------------------------------------------------------
+def read_meta(tree) -> dict[str, list[str]]:
+    """All <meta> values keyed by lower-cased property/name/itemprop/http-equiv, in document order."""
+    found: dict[str, list[str]] = {}
+    for el in tree.iter('meta'):
+        key = el.get('property') or el.get('name') or el.get('itemprop') or el.get('http-equiv')
+        value = el.get('content')
+        if key and value and value.strip():
+            found.setdefault(key.strip().lower(), []).append(clean_text(value))
+    return found
+
+
+def _first_meta(meta: dict[str, list[str]], *keys: str) -> str | None:
+    for key in keys:
+        if meta.get(key):
+            return meta[key][0]
+    return None
+
+
+def _ld_text(value) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get('name') or value.get('@value')
+    return (clean_text(value) or None) if isinstance(value, str) else None
+
+
+def _ld_names(value) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = item.get('name') if isinstance(item, dict) else item
+        if isinstance(name, str) and clean_text(name):
+            names.append(clean_text(name))
+    return names
+
+
+def _dedupe(values) -> list[str]:
+    seen, out = set(), []
+    for value in values:
+        key = norm_key(value)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Title, description and other fields
+# ---------------------------------------------------------------------------
+def _title_candidates_from_head(tree, meta: dict, ld: dict) -> list[str]:
+    title_el = tree.find('.//title')
+    values = [
+        _first_meta(meta, 'og:title'), _first_meta(meta, 'twitter:title'), _ld_text(ld.get('headline')),
+        _first_meta(meta, 'title', 'headline'), element_text(title_el) if title_el is not None else None,
+    ]
+    return [v for v in values if v]
+
+
+def _matches_head(text: str, head_titles: list[str]) -> bool:
+    key = norm_key(text)
+    return bool(key) and any(key == norm_key(h) or norm_key(h).startswith(key) for h in head_titles)
+
+
+def _headline_elements(tree) -> tuple[list[str], list[str]]:
+    """Visible headline candidates: h1s first, then h2s (legacy layouts put the headline in an h2)."""
+    h1 = [element_text(el) for el in tree.iter('h1')]
+    h2 = [element_text(el) for el in tree.iter('h2')]
+    return [t for t in h1 if t], [t for t in h2 if t]
+
+
+def choose_title(tree, meta: dict, ld: dict, feed_title: str | None = None) -> str | None:
+    """The headline as rendered: an h1 confirmed by the head metadata, else the best head title."""
+    head = _title_candidates_from_head(tree, meta, ld)
+    h1s, h2s = _headline_elements(tree)
+    for text in h1s + h2s:
+        if _matches_head(text, head):
+            return text
+    # Outlets rewrite the headline in the page but keep og:title stale, so an unconfirmed
+    # article h1 still beats the head; a site-logo h1 is short and matches the site name.
+    site = norm_key(_first_meta(meta, 'og:site_name'))
+    for text in h1s:
+        if len(text.split()) >= 3 and norm_key(text) != site:
+            return text
+    for text in head:
+        stripped = _strip_site_name(text, site)
+        if len(stripped.split()) >= 3:
+            return stripped
+    return feed_title or (head[0] if head else None)
+
+
+def _strip_site_name(text: str, site: str) -> str:
+    """'Headline | Site Name' -> 'Headline'; a long last part is part of the headline, not a brand."""
+    parts = _TITLE_SEPARATORS_RE.split(text)
+    if len(parts) > 1 and (norm_key(parts[-1]) == site or len(parts[-1]) < _MAX_BRAND_CHARS):
+        return ' - '.join(parts[:-1]) if len(parts) > 2 else parts[0]
+    return text
+
+
+def description(meta: dict, ld: dict, feed_summary: str | None) -> str | None:
+    return (_first_meta(meta, 'description', 'og:description', 'twitter:description', 'dc.description')
+            or _ld_text(ld.get('description')) or (clean_text(feed_summary) or None))
+
+
+# 'A and B', 'A und B, dpa', 'A og B': one field naming several people.
+_AUTHOR_JOIN_RE = re.compile(r'\s+(?:and|und|og|och|et|y|e|en|i|&)\s+|\s*[,;/]\s*', re.IGNORECASE)
+_AUTHOR_PREFIX_RE = re.compile(r'^(?:by|von|par|por|door|av|af)\b\s*:?\s*', re.IGNORECASE)
+# Profile slugs ('emma-mackenzie') and caption credits ('(Image: Getty)') are not names.
+_NOT_A_NAME_RE = re.compile(r'^[a-z0-9]+(?:[-_][a-z0-9]+)+$|^\(|^\d+$|@|://')
+_MAX_NAME_WORDS = 5
+
+
+def _split_author(value: str) -> list[str]:
+    """'A and B' -> ['A', 'B'] when every part reads as a short name; otherwise the value unchanged."""
+    value = _AUTHOR_PREFIX_RE.sub('', value.strip())
+    parts = [p.strip() for p in _AUTHOR_JOIN_RE.split(value) if p.strip()]
+    if len(parts) > 1 and all(len(p.split()) <= _MAX_NAME_WORDS for p in parts):
+        # 'Brazil, Rachel' is one reversed name, not two people.
+        if len(parts) == 2 and ',' in value and all(len(p.split()) == 1 for p in parts):
+            return [f'{parts[1]} {parts[0]}']
+        return parts
+    return [value]
+
+
+def _organisation_names(meta: dict, ld: dict) -> set[str]:
+    names = {norm_key(_first_meta(meta, 'og:site_name')), norm_key(_ld_text(ld.get('publisher')))}
+    names.update(norm_key(n) for n in _ld_names(ld.get('publisher')))
+    names.discard('')
+    return names
+
+
+def _is_organisation(name: str, orgs: set[str]) -> bool:
+    key = norm_key(name)
+    return key in orgs or any(key and (key in org or org in key) for org in orgs)
+
+
+_BYLINE_XPATH = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") or '
+                 'contains(@class, "author-name") or contains(@class, "author") or contains(@class, "byl")]')
+_MAX_BYLINE_WORDS = 12
+_DIGIT_RE = re.compile(r'\d')
+
+
+def _visible_byline(tree) -> list[str]:
+    """Names in the first short byline element (itemprop/rel author, byline/author classes)."""
+    for el in tree.xpath(_BYLINE_XPATH):
+        if el.tag in ('meta', 'link', 'script', 'style', 'body', 'html', 'article', 'section', 'main'):
+            continue
+        text = _AUTHOR_PREFIX_RE.sub('', element_text(el))
+        if not text or _DIGIT_RE.search(text) or len(text.split()) > _MAX_BYLINE_WORDS:
+            continue
+        names = [n for n in _split_author(text) if n[:1].isupper() and not _NOT_A_NAME_RE.search(n)]
+        if names:
+            return names
+    return []
+
+
+def authors(meta: dict, ld: dict, feed_authors, tree=None) -> list[str]:
+    """People named by JSON-LD and author meta tags, else the visible byline, else the feed; outlets dropped."""
+    names = _ld_names(ld.get('author'))
+    for key in AUTHOR_META_KEYS:
+        names.extend(v for v in meta.get(key, []) if not v.startswith(('http://', 'https://')))
+    if not names and tree is not None:
+        names.extend(_visible_byline(tree))
+    if not names:
+        names.extend(clean_text(a) for a in feed_authors or () if isinstance(a, str))
+    people = [part for name in names for part in _split_author(name) if not _NOT_A_NAME_RE.search(part)]
+    # The site or publisher listed beside a named writer is the outlet, not an author.
+    orgs = _organisation_names(meta, ld)
+    persons = [n for n in people if not _is_organisation(n, orgs)]
+    return _dedupe(persons or people)
+
+
+def section(meta: dict, ld: dict, feed_categories) -> str | None:
+    return (_first_meta(meta, 'article:section', 'section', 'og:article:section', 'parsely-section')
+            or _ld_text(ld.get('articleSection'))
+            or next((clean_text(c) for c in feed_categories or () if isinstance(c, str) and c.strip()), None))
+
+
+def tags(meta: dict, ld: dict, feed_categories) -> list[str]:
+    tags = list(meta.get('article:tag', [])) + list(meta.get('og:article:tag', []))
+    for raw in meta.get('news_keywords', []) + meta.get('keywords', []):
+        tags.extend(t.strip() for t in raw.split(','))
+    keywords = ld.get('keywords')
+    if isinstance(keywords, str):
+        tags.extend(t.strip() for t in keywords.split(','))
+    elif isinstance(keywords, list):
+        tags.extend(k for k in keywords if isinstance(k, str))
+    tags.extend(c for c in feed_categories or () if isinstance(c, str))
+    return _dedupe(clean_text(t) for t in tags if t and t.strip())
+
+
+def language(tree, meta: dict, ld: dict) -> str | None:
+    for value in (tree.get('lang'), tree.get('xml:lang'), _first_meta(meta, 'content-language', 'og:locale',
+                                                                      'language', 'dc.language'),
+                  _ld_text(ld.get('inLanguage'))):
+        match = _LANG_RE.match((value or '').strip())
+        if match and len(match.group(1)) == 2:
+            return match.group(1).lower()
+    return None
+
+
+def canonical_url(tree, meta: dict, url: str) -> str | None:
+    for link in tree.iter('link'):
+        rels = (link.get('rel') or '').lower().split()
+        if 'canonical' in rels and (link.get('href') or '').strip():
+            return urljoin(url, link.get('href').strip())
+    og_url = _first_meta(meta, 'og:url')
+    return urljoin(url, og_url) if og_url else None
+
+
+def published(html: str, url: str, meta: dict, ld: dict, feed_published_at,
+              now: datetime) -> tuple[str | None, str | None]:
+    """(ISO publication time, its source) chosen among feed, JSON-LD, meta and URL dates, else visible text."""
+    ld_date = ld.get('datePublished')
+    candidates = [dates.candidate('feed', feed_published_at),
+                  dates.candidate('jsonld', _ld_text(ld_date) if not isinstance(ld_date, str) else ld_date)]
+    candidates += [dates.candidate('meta', meta[key][0]) for key in _META_DATE_KEYS if meta.get(key)]
+    candidates.append(dates.date_from_url(url))
+    chosen = dates.choose_published(candidates, now)
+    if chosen is None:
+        chosen = dates.choose_published([_date_from_text(html, now)], now)
+    return (dates.to_iso(chosen.value), chosen.source) if chosen else (None, None)
+
+
+def _date_from_text(html: str, now: datetime):
+    """Last resort: htmldate's visible-text heuristics, day precision only."""
+    import htmldate  # Imported lazily: only pages without any structured date pay for it.
+    found = htmldate.find_date(html, extensive_search=True, original_date=True,
+                               max_date=now.strftime('%Y-%m-%d'))
+    return dates.candidate('text', found) if found else None
