@@ -89,7 +89,7 @@ def load_jsonld(raw: str, *, lenient: bool = False) -> Any:
     raw = raw.strip().removeprefix('<!--').removesuffix('-->').strip()
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, and also an integer too long to convert (over 4300 digits)
         return None
 
 

@@ -45,3 +45,8 @@ def test_metadata_and_signals_read_the_same_author_meta_keys(key):
             '<p>' + 'Body text sentence goes here. ' * 30 + '</p></article></body></html>')
     assert extract_page(html, 'http://x.example/a').authors == ['Ann Smith']
     assert page_signals(html).bylines == ['Ann Smith']
+
+
+def test_a_json_ld_block_with_an_endless_integer_is_untrusted_not_a_crash():
+    block = '{"@type": "NewsArticle", "wordCount": ' + "9" * 5000 + "}"
+    assert load_jsonld(block) is None
