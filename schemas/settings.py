@@ -27,6 +27,8 @@ class FetchLimits:
     max_decoded_bytes: int = 8 * 1024 * 1024
     # Feeds of real outlets stay far below this; larger ones are usually archives.
     max_feed_bytes: int = 10 * 1024 * 1024
+    # Stacked Content-Encodings a response may use; more is an attack on the decoder.
+    max_content_codings: int = 5
     # Browsers allow 20; news sites rarely need more than 3 (http->https->www->amp).
     max_redirects: int = 5
     connect_timeout_s: float = 10.0

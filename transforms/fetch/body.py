@@ -120,8 +120,12 @@ class _BrotliStage:
         return ()
 
 
-def _stages_for(content_encoding: str | None) -> list:
+def _stages_for(content_encoding: str | None, max_codings: int) -> list:
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+    if len(codings) > max_codings:
+        # A stack of a thousand gzip layers would recurse past Python's limit; no server needs more
+        # than two (urllib3 caps the chain at five since 2.6, CVE-2025-66418).
+        raise FetchError("decode_error", f"{len(codings)} stacked Content-Encodings (at most {max_codings})")
     stages = []
     for coding in reversed(codings):  # the last coding listed was applied last
         if coding == "identity":
@@ -145,8 +149,8 @@ class BodyDecoder:
     ``decode_error`` FetchError from the constructor.
     """
 
-    def __init__(self, content_encoding: str | None, cap: int):
-        self._stages = _stages_for(content_encoding)
+    def __init__(self, content_encoding: str | None, cap: int, max_codings: int = 5):
+        self._stages = _stages_for(content_encoding, max_codings)
         self._sink = _Sink(cap)
         self._started = False
 

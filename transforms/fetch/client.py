@@ -314,7 +314,7 @@ class Fetcher:
         declared = parse_content_length(headers)
         if declared is not None and declared > caps.raw and not caps.truncate:
             raise FetchError("body_too_large", f"Content-Length {declared} > {caps.raw} bytes")
-        decoder = BodyDecoder(headers.get("content-encoding"), caps.decoded)
+        decoder = BodyDecoder(headers.get("content-encoding"), caps.decoded, self.limits.max_content_codings)
         try:
             self._stream_into(resp, decoder, caps, watchdog)
             return decoder.finish()

@@ -24,6 +24,18 @@ def test_unsupported_content_encoding_is_decode_error(server, fetcher_for):
     assert err.reason == "decode_error"
 
 
+def test_a_deep_stack_of_content_encodings_is_decode_error_not_a_crash(server, fetcher_for):
+    layers, data = 1200, b"<p>wire story</p>"
+    for _ in range(layers):
+        data = compress(data, "gzip")
+    server.route("/deep", respond(200, data, {"Content-Encoding": ", ".join(["gzip"] * layers)}))
+    err = fails(fetcher_for(), server.url + "/deep")
+    assert err.reason == "decode_error" and "stacked" in err.message
+    two = compress(compress(b"<p>two</p>", "gzip"), "gzip")
+    server.route("/two", respond(200, two, {"Content-Encoding": "gzip, gzip"}))
+    assert fetcher_for().get(server.url + "/two").body == b"<p>two</p>"
+
+
 # --- size caps ------------------------------------------------------------------------------
 
 
