@@ -157,17 +157,3 @@ class PollFeeds(beam.PTransform):
         split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
             STATE, DEAD, TICKS, main="entries")
         return {"entries": split["entries"], DEAD: split[DEAD], STATE: split[STATE], TICKS: split[TICKS]}
-
-
-
-
-# --- temporary: the CLI's old names, until pipeline/run.py lands (removed when it does) ---
-from transforms.feeds.schedule import request_stop, reset_stop, stop_event, stop_requested  # noqa: E402,F401
-
-
-def forget_runs() -> None:
-    from pipeline.local_stream import forget_services
-    from transforms.feeds import schedule
-
-    schedule.forget_runs()
-    forget_services()
