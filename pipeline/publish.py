@@ -10,12 +10,13 @@ import time
 
 from transforms.beam_common.metrics import count_all
 from transforms.feeds.beam_pubsub import encode_entry
-from transforms.feeds.poll import STAGE
+from transforms.feeds.poll import STAGE, STATE
 from transforms.feeds.poller import FeedPoller
 from transforms.feeds.schedule import PollSchedule
 from transforms.feeds.urls import canonical_url
 from transforms.warehouse import duckdb_store
 from transforms.warehouse.duckdb_lookup import DuckDBLookup
+from transforms.util.dead_letters import DEAD
 from transforms.warehouse.upgrade import upgrade_duckdb
 
 
@@ -67,7 +68,7 @@ def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = Non
             if not due:
                 sleep(max(0.01, schedule.wake(now, poller.tracks) - now))
                 continue
-            rows = {"feed_state": [], "dead_letters": []}
+            rows = {STATE: [], DEAD: []}
             for url in due:
                 polled = poller.poll(url, now)
                 links = {v.url for k, v in polled if k == "entry"}
@@ -82,10 +83,10 @@ def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = Non
                         else:
                             fresh.append(value)
                     elif kind == "state":
-                        rows["feed_state"].append(value)
+                        rows[STATE].append(value)
                         totals["unchanged"] += value.last_status == 304
                     else:
-                        rows["dead_letters"].append(value)
+                        rows[DEAD].append(value)
                         totals["dead_letters"] += 1
                 totals["polls"] += 1
                 totals["published"] += publisher.publish(fresh)

@@ -71,3 +71,17 @@ def test_the_restriction_survives_the_runners_coder():
     back = coder.decode(coder.encode(restriction))
     assert (back.start, back.stop) == (0, 5)
     assert back.track.state.etag == '"v3"' and list(back.track.seen) == ["entry-9"]
+
+
+def test_a_restriction_pickled_under_the_old_module_paths_still_loads():
+    # Running Dataflow streams hold restrictions pickled before the layout change (see transforms/poll_feeds.py).
+    import pickle
+
+    restriction = _fn().initial_restriction((SPEC, 5))
+    old = (pickle.dumps(restriction, protocol=0)
+           .replace(b"transforms.feeds.beam_poll\nPollRange", b"transforms.poll_feeds\nPollRange")
+           .replace(b"transforms.feeds.tracks\nFeedTrack", b"transforms.poll_feeds\nFeedTrack")
+           .replace(b"schemas.types\nFeedSpec", b"pipeline.feeds_config\nFeedSpec"))
+    assert all(name in old for name in (b"poll_feeds\nPollRange", b"poll_feeds\nFeedTrack", b"feeds_config\nFeedSpec"))
+    back = pickle.loads(old)
+    assert isinstance(back, PollRange) and (back.start, back.stop) == (0, 5) and back.track.spec == SPEC
