@@ -25,9 +25,9 @@ N = 20
 FEED = "http://feeds.example/crash.xml"
 BOOT = """
 import sys
-import pipeline.builder as builder
+import pipeline.prepare as prepare
 from schemas.settings import Settings, WarehouseSettings
-builder.Settings = lambda: Settings(warehouse=WarehouseSettings(lock_wait_s=1.0, batch_rows=4))
+prepare.Settings = lambda: Settings(warehouse=WarehouseSettings(lock_wait_s=1.0, batch_rows=4))
 from pipeline.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -161,6 +161,7 @@ SUBPROCESS_CASES = ("missing_url", "bad_scheme", "unknown_key", "bad_interval", 
 REGISTRY_ERRORS = {
     "registry_not_yaml": "- name: AP\n  aliases: [Associated Press\n- name: PTI\n",
     "registry_unknown_key": "- name: AP\n  alias: [Associated Press]\n",
+    "registry_absent": None,
 }
 
 
@@ -189,7 +190,8 @@ def config_error_cases(tmp: Path) -> dict:
     # A malformed --agency-registry is a config mistake like a malformed feeds file: one line, exit 2.
     for name, text in REGISTRY_ERRORS.items():
         path = tmp / f"{name}.yaml"
-        path.write_text(text, encoding="utf-8")
+        if text is not None:
+            path.write_text(text, encoding="utf-8")
         cases[name] = ["run", "--feeds", str(good), "--warehouse", wh, "--agency-registry", str(path)]
     return cases
 
@@ -246,8 +248,9 @@ EXPECTED_MESSAGES = {
     "bad_progress_interval": ["--progress-interval", "positive number of seconds"],
     "bad_log_level": ["--log-level", "invalid choice"],
     "report_no_warehouse": ["absent.duckdb", "no such warehouse file"],
-    "registry_not_yaml": ["registry_not_yaml.yaml", "is not valid YAML", "line 3"],
-    "registry_unknown_key": ["agency registry entry #0", "unknown keys ['alias']", "allowed:"],
+    "registry_not_yaml": ["registry_not_yaml.yaml", "line 3, column 7: not valid YAML"],
+    "registry_unknown_key": ["registry_unknown_key.yaml", "agency registry entry #0", "unknown keys ['alias']"],
+    "registry_absent": ["registry_absent.yaml", "cannot be read", "No such file"],
 }
 
 

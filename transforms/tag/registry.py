@@ -21,16 +21,27 @@ _REQUIRED_KEYS = frozenset({"name"})
 def load_registry_data(path: str | None = None) -> list[dict]:
     """Read the registry YAML (the packaged file by default) and return validated plain data."""
     text = _read_registry_text(path)
+    name = path or "agencies.yaml"
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"agency registry {path or 'agencies.yaml'} is not valid YAML: {exc}") from exc
-    return validate_registry_data(data)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise RegistryError(f"agency registry {name}: {where}not valid YAML: {problem}") from None
+    try:
+        return validate_registry_data(data)
+    except RegistryError as err:
+        raise RegistryError(f"{name}: {err}") from None
 
 
 def _read_registry_text(path: str | None) -> str:
     if path is not None:
-        return Path(path).read_text(encoding="utf-8")
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise RegistryError(f"agency registry {path}: cannot be read: {reason}") from None
     # importlib.resources also works when the package is installed as a zip or wheel on a worker.
     return resources.files("transforms.tag").joinpath("data", "agencies.yaml").read_text(encoding="utf-8")
 
