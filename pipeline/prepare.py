@@ -170,7 +170,7 @@ def _stream_source(options: PipelineOptions, settings: Settings, specs: tuple, l
         duration_s=duration_s,
         max_polls=wopts.max_polls,
     )
-    if streams_live(options):
+    if streams_live(options) and not is_dry_run(options):
         from pipeline import local_stream
 
         # The live service runs here, in this process, and resumes each feed from its stored state.

@@ -151,14 +151,19 @@ def _drained(counts: dict) -> bool:
 
 
 def describe_job(pipeline, options, inputs) -> dict:
-    """Submit a --dry_run job (nothing leaves this machine) and describe what would be submitted."""
-    result = pipeline.run()
+    """Submit a --dry_run job (nothing leaves this machine) and describe what would be submitted.
+
+    Only the DataflowRunner honours --dry_run; any other runner would run the job, so for them
+    the graph is described without running it.
+    """
+    standard = options.view_as(StandardOptions)
+    runner = standard.runner if isinstance(standard.runner, str) else type(standard.runner).__name__
+    result = pipeline.run() if "dataflow" in (runner or "").lower() else None
     job = getattr(result, "job", None)
     proto = job.proto_pipeline if job is not None else pipeline.to_runner_api()
     top = sorted({t.unique_name for t in proto.components.transforms.values()
                   if t.unique_name and "/" not in t.unique_name and not t.unique_name.startswith("ref_")})
     gcp = options.view_as(GoogleCloudOptions)
-    standard = options.view_as(StandardOptions)
     return {"runner": str(standard.runner), "project": gcp.project, "region": gcp.region,
             "job_name": gcp.job_name or "(named at submission)", "streaming": bool(standard.streaming),
             "feeds": len(inputs.specs), "warehouse": inputs.warehouse, "steps": top,

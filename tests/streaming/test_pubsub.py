@@ -88,6 +88,9 @@ def test_redelivered_messages_add_no_rows(landed):
     counters = landed["counters"]
     entries = sum(FEEDS.values())
     assert counters["read_feeds.entries"] == 2 * entries  # every entry arrived twice
-    assert counters["read_feeds.skip.repeated_link"] == entries
+    # A second copy is dropped as a repeated link, or, when it is read after the first copy was
+    # written, as a link already stored (the look-up sees rows written during the run).
+    assert counters.get("read_feeds.skip.repeated_link", 0) + counters.get("read_feeds.skip.already_stored", 0) \
+        == entries
     assert counters["fetch.requested"] == entries
     assert counters["write.articles.received"] == counters["write.articles.inserted"] == len(landed["stream"]["rows"])

@@ -134,9 +134,6 @@ class StoryIndex:
                     del self.stories[member.story_id]
         return len(expired)
 
-    def needs_compaction(self) -> bool:
-        return self.records > self.dedup.state_log_slack * len(self.members) + 256
-
     def stats(self) -> dict:
         return {"members": len(self.members), "buckets": len(self.buckets), "stories": len(self.stories),
                 "hashes": len(self.hashes), "records": self.records}

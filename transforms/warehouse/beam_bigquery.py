@@ -15,6 +15,7 @@ See deploy/README.md, "Exactly-once and best-effort", for what is guaranteed whe
 from __future__ import annotations
 
 import logging
+import typing
 
 import apache_beam as beam
 from apache_beam.transforms import trigger, userstate
@@ -263,7 +264,9 @@ class WriteBigQueryStreaming(beam.PTransform):
             key = TABLES[table][1]
             firsts[table] = (tables[table]
                              | f"Window {LABELS[table]}" >> beam.WindowInto(beam.window.GlobalWindows())
+                             # A typed str key: state is looked up by its encoding, which must be deterministic.
                              | f"Key {LABELS[table]}" >> beam.Map(lambda r, k=key: (getattr(r, k), r))
+                             .with_output_types(typing.Tuple[str, typing.Any])
                              | f"First {LABELS[table]}" >> beam.ParDo(FirstOfKey(table, ttl_s)))
         rows = _to_rows(firsts)
         articles = self._insert(rows["articles"], "Insert Articles", "articles",
