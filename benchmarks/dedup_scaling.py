@@ -120,7 +120,6 @@ def _verify(buckets, members: dict, dedup) -> tuple:
 
 
 def core_ours(articles: list, dedup) -> tuple:
-    import numpy as np
 
     from transforms.dedup.stories import Member, union_roots
     from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes

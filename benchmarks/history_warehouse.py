@@ -40,7 +40,7 @@ def make_history(path, n: int, *, end: dt.datetime | None = None, per_hour: floa
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"""
+        con.execute("""
             INSERT INTO articles (article_id, url, canonical_url, feed_url, outlet, title, description, authors,
                                   section, tags, language, body, word_count, published_at, published_at_source,
                                   fetched_at, ingested_at, agency, agency_evidence, story_agency, content_hash,
@@ -55,7 +55,7 @@ def make_history(path, n: int, *, end: dt.datetime | None = None, per_hour: floa
                          to_timestamp($2 - (($3 - i) * $4)) AS moment
                   FROM range($3) t(i))
             ON CONFLICT DO NOTHING""", [_BODY, end.timestamp(), n, step_s])
-        con.execute(f"""
+        con.execute("""
             INSERT INTO story_index
             SELECT substr(md5('history-article-' || i), 1, 32), substr(md5('history-article-' || i), 1, 32),
                    CASE WHEN i % 5 = 0 THEN 'Reuters' ELSE NULL END, CASE WHEN i % 5 = 0 THEN 'Reuters' ELSE NULL END,

@@ -36,7 +36,7 @@ def load_scorer(split_dir: Path):
 def write_feeds_file(split_dir: Path, directory: Path, limit: int | None = None) -> Path:
     import yaml
 
-    from pipeline.corpus_server import syndication_feed_urls
+    from tests.support.corpus import syndication_feed_urls
 
     index = json.loads((Path(split_dir) / "feeds" / "index.json").read_text(encoding="utf-8"))
     names = {f["feed_url"]: f["name"] for f in index}
@@ -128,7 +128,8 @@ def format_metrics(m: dict, outcome: dict, pages: int) -> str:
 
 
 def main(argv=None) -> int:
-    from pipeline.corpus_server import CorpusServer, syndication_routes
+    from pipeline.corpus_server import CorpusServer
+    from tests.support.corpus import syndication_routes
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT)

@@ -134,7 +134,8 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
 
 
 def main(argv=None) -> int:
-    from pipeline.corpus_server import CorpusServer, syndication_routes
+    from pipeline.corpus_server import CorpusServer
+    from tests.support.corpus import syndication_routes
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", type=Path, default=SYNDICATION_DEV)

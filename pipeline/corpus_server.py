@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,27 +155,3 @@ def _handler_for(server: CorpusServer):
                 self.wfile.write(body)
 
     return Handler
-
-
-def syndication_routes(split_dir: Path) -> dict:
-    """Routes for a split of the syndication corpus: its feeds and every labelled page."""
-    split_dir = Path(split_dir)
-    routes = {}
-    for feed in json.loads((split_dir / "feeds" / "index.json").read_text(encoding="utf-8")):
-        routes[feed["feed_url"]] = Route(path=split_dir / feed["path"],
-                                         content_type=_feed_type(feed.get("format")))
-    for line in (split_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            label = json.loads(line)
-            routes[label["url"]] = Route(path=split_dir / label["path"], content_type="text/html; charset=utf-8")
-    return routes
-
-
-def syndication_feed_urls(split_dir: Path) -> list:
-    """The feed URLs of a syndication split, in index order."""
-    index = json.loads((Path(split_dir) / "feeds" / "index.json").read_text(encoding="utf-8"))
-    return [feed["feed_url"] for feed in index]
-
-
-def _feed_type(fmt: str | None) -> str:
-    return "application/atom+xml; charset=utf-8" if fmt == "atom" else "application/rss+xml; charset=utf-8"

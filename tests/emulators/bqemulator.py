@@ -12,7 +12,6 @@ Use it from a test module with `from tests.emulators.bqemulator import bigquery_
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port
 
 PROJECT = "wiredesk-test"
 DEFAULT_VENV = Path.home() / ".cache" / "wiredesk" / "bqemulator-venv"
@@ -49,12 +50,6 @@ def emulator_binary() -> Path:
     return venv / "bin" / "bqemulator"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as resp:
@@ -66,7 +61,7 @@ def _ready(url: str) -> bool:
 def start(tmp_dir: Path):
     """(process, Emulator) for a freshly started emulator; raises if it does not come up."""
     binary = emulator_binary()
-    rest, grpc = _free_port(), _free_port()
+    rest, grpc = free_port(), free_port()
     log = open(tmp_dir / "bqemulator.log", "wb")
     proc = subprocess.Popen(
         [str(binary.parent / "python"), str(LAUNCHER), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest),

@@ -20,7 +20,7 @@ _CACHE: dict = {}
 def write_feeds(split_dir: Path, directory: Path) -> Path:
     import yaml
 
-    from pipeline.corpus_server import syndication_feed_urls
+    from tests.support.corpus import syndication_feed_urls
 
     index = json.loads((Path(split_dir) / "feeds" / "index.json").read_text(encoding="utf-8"))
     names = {f["feed_url"]: f["name"] for f in index}

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from tests.hostile.web import article_html, check_balanced, rss, run
-from tests.hostile_server import HostileServer, respond
+from tests.support.hostile_server import HostileServer, respond
 
 REPO = Path(__file__).resolve().parents[2]
 N = 20

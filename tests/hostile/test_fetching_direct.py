@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from tests.hostile.dns import FakeDNS
+from tests.support.dns import FakeDNS
 from tests.hostile.web import article_html, check_balanced, rss, two_runs
-from tests.hostile_server import HostileServer, closed_port, full_accept_queue, respond, self_signed_tls
+from tests.support.hostile_server import HostileServer, closed_port, full_accept_queue, respond, self_signed_tls
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 # A global IPv6 address this machine has no route to: connecting fails without reaching anything.

@@ -11,7 +11,7 @@ import gzip
 import pytest
 
 from tests.hostile.web import article_html, check_balanced, rss, two_runs
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     HostileServer,
     compress,
     endless,

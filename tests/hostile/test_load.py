@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.hostile.web import FAST, article_html, check_balanced, rss, run, table
-from tests.hostile_server import HostileServer, respond
+from tests.support.hostile_server import HostileServer, respond
 
 FULL = os.environ.get("WIREDESK_LOAD_FULL", "") not in ("", "0")
 # The full size takes well over pytest.ini's 10-minute default on one runner thread.

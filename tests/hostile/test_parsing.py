@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.hostile.web import FAST, article_html, article_text, check_balanced, rss, table, two_runs
-from tests.hostile_server import HostileServer, respond
+from tests.support.hostile_server import HostileServer, respond
 
 F = "http://feeds.example/"
 RSS = {"Content-Type": "application/rss+xml"}

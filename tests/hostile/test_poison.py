@@ -17,7 +17,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from schemas.settings import Settings
 from schemas.types import FeedEntry
 from tests.hostile.web import article_html, check_balanced, rss, table, two_runs
-from tests.hostile_server import HostileServer, respond
+from tests.support.hostile_server import HostileServer, respond
 from transforms.beam_common.dead_letters import DEAD, guarded_pardo
 from transforms.warehouse.beam_duckdb import WriteDuckDB
 

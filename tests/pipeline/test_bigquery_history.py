@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
-from tests.conftest import SYNDICATION_DEV
+from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import MISSING_FEED
 from transforms.warehouse import bigquery_store

@@ -14,7 +14,7 @@ from schemas.errors import ConfigError
 from schemas.settings import Settings
 from schemas import bigquery_ddl
 from schemas.types import Article, DeadLetter, Evidence, FeedState
-from tests.conftest import SYNDICATION_DEV
+from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
 from transforms.warehouse import bigquery_store

@@ -11,7 +11,7 @@ from pipeline.run import run_pipeline
 from schemas.settings import Settings
 from pipeline.summary import conservation
 from schemas.warehouse import SCHEMA_VERSION
-from tests.conftest import SYNDICATION_DEV
+from tests.support.corpus import SYNDICATION_DEV
 from transforms.dedup.stories import compare_in_band
 from transforms.dedup.minhash import MinHasher, band_ints
 from transforms.dedup.stories import assign_component, sign, stored_member, union_roots

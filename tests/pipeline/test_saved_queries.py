@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from pipeline import queries
-from tests.conftest import SYNDICATION_DEV
+from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.run import run_pipeline
 from pipeline.corpus_server import CorpusServer, Route
-from tests.conftest import SEED
+from tests.support.corpus import SEED
 
 FEED_URL = "http://seedworldnews.example/rss/world.xml"
 

@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.syndication import evaluate, run_split
 from pipeline.summary import conservation
-from tests.conftest import SYNDICATION_DEV
+from tests.support.corpus import SYNDICATION_DEV
 
 
 def _counts(warehouse):

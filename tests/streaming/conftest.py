@@ -1,9 +1,7 @@
 """Fixtures for the streaming tests: feeds that change while a run goes on, and the Pub/Sub emulator."""
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -12,31 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SYNDICATION_DEV
-
-_ITEM = re.compile(r"<item>.*?</item>\s*", re.S)
-_ENTRY = re.compile(r"<entry>.*?</entry>\s*", re.S)
-
-
-def feed_index() -> list:
-    return json.loads((SYNDICATION_DEV / "feeds" / "index.json").read_text(encoding="utf-8"))
-
-
-def sliced_feed(feed: dict, count: int) -> bytes:
-    """The feed's file with only its first `count` items (RSS items or Atom entries)."""
-    text = (SYNDICATION_DEV / feed["path"]).read_text(encoding="utf-8")
-    pattern = _ENTRY if feed.get("format") == "atom" else _ITEM
-    items = pattern.findall(text)
-    head = text[: text.index(items[0])]
-    tail = text[text.index(items[-1]) + len(items[-1]):]
-    return (head + "".join(items[:count]) + tail).encode("utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.support.corpus import SYNDICATION_DEV, feed_index, sliced_feed  # noqa: F401
+from tests.support.ports import free_port
 
 EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
 

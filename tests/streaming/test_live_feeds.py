@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from schemas.settings import Settings
-from pipeline.corpus_server import CorpusServer, Route, route_key, syndication_routes
-from tests.conftest import SYNDICATION_DEV
-from tests.streaming.conftest import feed_index, sliced_feed
+from pipeline.corpus_server import CorpusServer, Route, route_key
+from tests.support.corpus import syndication_routes
+from tests.support.corpus import SYNDICATION_DEV
+from tests.support.corpus import feed_index, sliced_feed
 
 RSS = "application/rss+xml; charset=utf-8"
 # feed -> item counts served at its 1st, 2nd and 3rd poll.

@@ -9,10 +9,11 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.corpus_server import CorpusServer, Route, syndication_routes
+from pipeline.corpus_server import CorpusServer, Route
+from tests.support.corpus import syndication_routes
 from schemas.settings import Settings
-from tests.conftest import SYNDICATION_DEV
-from tests.streaming.conftest import feed_index, sliced_feed
+from tests.support.corpus import SYNDICATION_DEV
+from tests.support.corpus import feed_index, sliced_feed
 
 PROJECT = "wiredesk-test"
 TOPIC = f"projects/{PROJECT}/topics/entries"

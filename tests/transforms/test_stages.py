@@ -15,7 +15,7 @@ from transforms.beam_common.dead_letters import DEAD
 from transforms.extract.stage import ExtractArticles
 from transforms.fetch.stage import FetchArticles
 from transforms.tag.stage import TagArticles
-from tests.conftest import SEED
+from tests.support.corpus import SEED
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
 <item><title>One</title><link>http://wire.example/a/1</link><guid>1</guid>

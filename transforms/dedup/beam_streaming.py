@@ -14,7 +14,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
-from schemas.settings import DedupSettings, Settings
+from schemas.settings import Settings
 from schemas.types import Article, StoryIndexRow
 from transforms.beam_common.metrics import counter, skipped
 from transforms.util.times import iso, utc_now

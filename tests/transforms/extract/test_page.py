@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.support.corpus import CORPUS
 from transforms.clean.cleaning import clean_lines
 from transforms.extract.decode import decode_html
 from transforms.extract.page import extract_page

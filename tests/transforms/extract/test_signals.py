@@ -1,7 +1,7 @@
 """Tests for page_signals (transforms.extract.signals): lines, captions, bylines and structured authors."""
 import pytest
 
-from tests.conftest import CORPUS
+from tests.support.corpus import CORPUS
 from transforms.extract.results import PageSignals
 from transforms.extract.signals import page_signals
 

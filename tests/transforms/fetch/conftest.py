@@ -9,8 +9,8 @@ from schemas.settings import FetchLimits
 from transforms.fetch.client import Fetcher
 from transforms.fetch.errors import FetchError
 
-from tests.hostile.dns import FakeDNS
-from tests.hostile_server import HostileServer
+from tests.support.dns import FakeDNS
+from tests.support.hostile_server import HostileServer
 
 # Small numbers keep the tests fast; each test overrides what it exercises.
 FAST = dict(

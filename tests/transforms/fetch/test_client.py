@@ -9,7 +9,7 @@ import pytest
 
 from schemas.settings import FetchLimits
 
-from tests.hostile_server import HostileServer, redirect, respond, sequence
+from tests.support.hostile_server import HostileServer, redirect, respond, sequence
 from tests.transforms.fetch.conftest import fails
 
 

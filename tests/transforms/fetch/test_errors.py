@@ -6,7 +6,7 @@ import pickle
 from schemas.errors import Failure
 from transforms.fetch.errors import FetchError
 
-from tests.hostile_server import respond
+from tests.support.hostile_server import respond
 from tests.transforms.fetch.conftest import fails
 
 

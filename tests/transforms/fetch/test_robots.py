@@ -9,7 +9,7 @@ import pytest
 from schemas.settings import FetchLimits
 from transforms.fetch import robots
 
-from tests.hostile_server import HostileServer, compress, redirect, respond, unframed
+from tests.support.hostile_server import HostileServer, compress, redirect, respond, unframed
 from tests.transforms.fetch.conftest import fails
 
 

@@ -8,7 +8,7 @@ from transforms.fetch.client import Fetcher
 from transforms.fetch.errors import parse_ip_literal
 from transforms.fetch.ssrf import is_public_address
 
-from tests.hostile_server import redirect, respond
+from tests.support.hostile_server import redirect, respond
 from tests.transforms.fetch.conftest import fails
 
 
