@@ -6,7 +6,7 @@ import duckdb
 from schemas.settings import Settings
 from schemas.types import Article
 from schemas.warehouse import SCHEMA_VERSION
-from tests.transforms.test_deduplicate import OTHER, WIRE
+from tests.transforms.dedup.test_batch import OTHER, WIRE
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.stories import index_row, sign
 from transforms.warehouse import duckdb_store

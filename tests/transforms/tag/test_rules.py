@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import trafilatura
 
+from tests.support.corpus import CORPUS
 from transforms.tag.registry import AgencyRegistry, RegistryError, load_registry_data, validate_registry_data
 from transforms.tag.rules import tag_agency
 from transforms.extract.signals import page_signals
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SYNDICATION = CORPUS / "syndication"
 BODY = "The minister said the talks would continue next week, officials confirmed on Tuesday."
 REQUIRED = {"IANS", "PTI", "ANI", "UNI", "Reuters", "AP", "AFP", "Xinhua", "dpa", "Bloomberg", "Yonhap", "Kyodo",
@@ -33,8 +33,9 @@ def raw_lines(html: str) -> list[str]:
 
 
 def corpus_or_skip(path: Path) -> Path:
+    # Like every corpus test: a missing corpus is a failure, not a silent skip (CI always has it).
     if not path.exists():
-        pytest.skip(f"shared corpus not available: {path}")
+        pytest.fail(f"shared corpus not available: {path}; set WIREDESK_CORPUS")
     return path
 
 
