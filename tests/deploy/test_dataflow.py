@@ -14,6 +14,9 @@ import pytest
 from schemas import bigquery_ddl
 from schemas.types import TABLES
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 METADATA = DEPLOY / "flex" / "metadata.json"

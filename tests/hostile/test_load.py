@@ -22,7 +22,7 @@ from tests.support.hostile_server import HostileServer, respond
 
 FULL = os.environ.get("WIREDESK_LOAD_FULL", "") not in ("", "0")
 # The full size takes well over pytest.ini's 10-minute default on one runner thread.
-pytestmark = pytest.mark.timeout(3600 if FULL else 600)
+pytestmark = [pytest.mark.timeout(3600 if FULL else 600), pytest.mark.slow]
 FEEDS, ARTICLES = (200, 10_000) if FULL else (40, 1_000)
 HOSTS = 50 if FULL else 20
 MIN_GAP = 0.01

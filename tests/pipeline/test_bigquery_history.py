@@ -26,6 +26,9 @@ from tests.emulators.dev_runs import MISSING_FEED
 from transforms.warehouse import bigquery_store
 from transforms.warehouse.bigquery_lookup import BigQueryLookup
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 # Outlets of the dev split: B's 57 pages carry 47 of the stories A's 62 pages carry.
 OUTLETS_A = ("usdailyreport", "arabiangazette")
 OUTLETS_B = ("yondernews", "lakesideherald")

@@ -18,6 +18,9 @@ import pytest
 import pipeline
 from pipeline.corpus_server import CorpusServer, Route, route_key
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 CORPUS = Path(pipeline.__file__).parent / "demo_corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 FEEDS = MANIFEST["feeds"]

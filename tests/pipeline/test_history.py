@@ -17,6 +17,9 @@ from transforms.dedup.minhash import MinHasher, band_ints
 from transforms.dedup.stories import assign_component, sign, stored_member, union_roots
 from transforms.util.times import ts_of
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 _ISO = "strftime({} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00')"
 ROWS_SQL = (f"SELECT article_id, body, coalesce({_ISO.format('published_at')}, {_ISO.format('fetched_at')}), agency, "
             f"story_id, story_agency FROM articles")

@@ -8,6 +8,9 @@ from benchmarks.syndication import evaluate, run_split
 from pipeline.summary import conservation
 from tests.support.corpus import SYNDICATION_DEV
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def _counts(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)

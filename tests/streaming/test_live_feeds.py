@@ -21,6 +21,9 @@ from tests.support.corpus import syndication_routes
 from tests.support.corpus import SYNDICATION_DEV
 from tests.support.corpus import feed_index, sliced_feed
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 RSS = "application/rss+xml; charset=utf-8"
 # feed -> item counts served at its 1st, 2nd and 3rd poll.
 PLAN = {"nationaldispatch": (4, 8, 10), "bayjournal": (4, 6, 6), "capitalchronicle": (4, 4, 4)}

@@ -15,6 +15,9 @@ from schemas.settings import Settings
 from tests.support.corpus import SYNDICATION_DEV
 from tests.support.corpus import feed_index, sliced_feed
 
+# Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
+pytestmark = pytest.mark.slow
+
 PROJECT = "wiredesk-test"
 TOPIC = f"projects/{PROJECT}/topics/entries"
 SUBSCRIPTION = f"projects/{PROJECT}/subscriptions/wiredesk-run"

@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
 from schemas.settings import Settings
-from tests.transforms.test_deduplicate import OTHER, WIRE, draft
+from tests.transforms.dedup.test_batch import OTHER, WIRE, draft
 from transforms.dedup.stage import DeduplicateStreaming
 from transforms.dedup.stories import Member
 from transforms.dedup.minhash import MinHasher, shingle_hashes
@@ -69,7 +69,7 @@ def test_out_of_order_copies_hours_apart_share_one_story_and_a_copy_past_the_hor
 
 
 def test_a_restarted_stream_seeds_its_index_from_the_stored_signatures(tmp_path):
-    from tests.transforms.test_deduplicate import _stored_warehouse
+    from tests.transforms.dedup.test_batch import _stored_warehouse
     from transforms.warehouse.duckdb_lookup import DuckDBLookup
 
     settings = Settings()
