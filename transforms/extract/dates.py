@@ -127,10 +127,3 @@ def _is_naive(cand: DateCandidate) -> bool:
 
 def _is_day_only(cand: DateCandidate) -> bool:
     return not cand.precise
-
-
-def to_iso(value: datetime | None) -> str | None:
-    """Render as '2019-04-11T19:42:00+00:00' (seconds precision, UTC)."""
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 from transforms.extract import dates
 from transforms.extract.html import AUTHOR_META_KEYS, clean_text, element_text, norm_key
+from transforms.util.times import iso
 
 _LANG_RE = re.compile(r'^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]+)*$')
 _TITLE_SEPARATORS_RE = re.compile(r'\s+(?:[|–—-]|::|»)\s+')
@@ -246,7 +247,7 @@ def published(html: str, url: str, meta: dict, ld: dict, feed_published_at,
     chosen = dates.choose_published(candidates, now)
     if chosen is None:
         chosen = dates.choose_published([_date_from_text(html, now)], now)
-    return (dates.to_iso(chosen.value), chosen.source) if chosen else (None, None)
+    return (iso(chosen.value, whole_seconds=True), chosen.source) if chosen else (None, None)
 
 
 def _date_from_text(html: str, now: datetime):
