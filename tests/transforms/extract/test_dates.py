@@ -10,6 +10,7 @@ from transforms.util.times import iso
 def iso_s(value):
     return iso(value, whole_seconds=True)
 
+
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
 
