@@ -23,6 +23,7 @@ from pipeline.prepare import prepare, streams_live
 from pipeline.summary import conservation, format_summary, run_counters, warehouse_facts
 from schemas.settings import Settings
 from transforms.feeds import schedule
+from transforms.util.times import utc_now
 
 DEFAULT_RUNNER = "FnApiRunner"
 _log = logging.getLogger("wiredesk.run")
@@ -38,6 +39,7 @@ def run_pipeline(argv: list, settings: Settings | None = None) -> dict:
         argv = [*argv, "--runner", "BundleBasedDirectRunner" if "--streaming" in argv else DEFAULT_RUNNER]
     options = PipelineOptions(argv)
     started = time.monotonic()
+    started_at = utc_now()  # the summary reads back only what this run wrote
     inputs = prepare(options, settings)
     wopts = options.view_as(WiredeskOptions)
     live = streams_live(options)  # prepare() started the live poll service; stop it whatever happens
@@ -70,6 +72,7 @@ def run_pipeline(argv: list, settings: Settings | None = None) -> dict:
             local_stream.forget_services()
     event(_log, logging.INFO, "run_finished", elapsed_s=round(time.monotonic() - started, 1))
     return {"counters": live_counters or run_counters(result), "elapsed_s": time.monotonic() - started,
+            "started_at": started_at,
             "warehouse": wopts.warehouse}
 
 
@@ -190,6 +193,7 @@ def print_summary(outcome: dict) -> None:
     else:
         con = duckdb_store.connect(outcome["warehouse"], read_only=True)
     try:
-        print(format_summary(outcome["counters"], warehouse_facts(con), outcome["elapsed_s"]))
+        facts = warehouse_facts(con, since=outcome.get("started_at"))
+        print(format_summary(outcome["counters"], facts, outcome["elapsed_s"]))
     finally:
         con.close()

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
-from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import MISSING_FEED
+from tests.support.corpus import SYNDICATION_DEV
 from transforms.warehouse import bigquery_store
 from transforms.warehouse.bigquery_lookup import BigQueryLookup
 
@@ -303,3 +303,29 @@ def test_an_old_dataset_upgrades_in_place(history, upgraded):
     assert again["counts"] == new["counts"] and again["stories"] == new["stories"]
     assert again["index"] == new["index"]
     assert upgraded["signed_pages_again"] == []
+
+
+def test_the_summary_reads_the_same_facts_from_both_warehouses_and_only_this_runs(history, bigquery_emulator):  # noqa: F811
+    import datetime as dt
+
+    from pipeline.summary import warehouse_facts
+    from transforms.warehouse import duckdb_store
+
+    bq = bigquery_store.connect(str(history["target"]), bigquery_emulator.endpoint)
+    duck = duckdb_store.connect(history["duckdb"], read_only=True)
+    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    tomorrow = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    try:
+        for since in (None, long_ago, tomorrow):
+            got = [warehouse_facts(con, since) for con in (bq, duck)]
+            for facts in got:
+                facts["agencies"] = sorted(map(tuple, facts["agencies"]))
+                facts["dead_letters"] = sorted(map(tuple, facts["dead_letters"]))
+                facts["widest"] = sorted(n for _, n, _ in facts["widest"])
+            assert got[0] == got[1], since
+        # A run that wrote nothing reads nothing back but the warehouse's size.
+        assert got[1]["run_articles"] == got[1]["stories"] == 0 and got[1]["widest"] == []
+        assert got[1]["articles"] > 0
+    finally:
+        bq.close()
+        duck.close()

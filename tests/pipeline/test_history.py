@@ -8,13 +8,12 @@ import pytest
 
 from benchmarks.syndication import write_feeds_file
 from pipeline.run import run_pipeline
-from schemas.settings import Settings
 from pipeline.summary import conservation
+from schemas.settings import Settings
 from schemas.warehouse import SCHEMA_VERSION
 from tests.support.corpus import SYNDICATION_DEV
-from transforms.dedup.stories import compare_in_band
 from transforms.dedup.minhash import MinHasher, band_ints
-from transforms.dedup.stories import assign_component, sign, stored_member, union_roots
+from transforms.dedup.stories import assign_component, compare_in_band, sign, stored_member, union_roots
 from transforms.util.times import ts_of
 
 # Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
@@ -161,3 +160,23 @@ def test_the_graph_a_run_builds_does_not_grow_with_stored_rows(tmp_path):
     for streaming in (False, True):
         assert sizes["big", streaming] < 1_000_000
         assert abs(sizes["big", streaming] - sizes["empty", streaming]) < 300, sizes
+
+
+def test_the_summary_agrees_with_the_stories_view_and_reads_only_this_runs_rows(halves):
+    import datetime as dt
+
+    from pipeline.summary import warehouse_facts
+
+    con = duckdb.connect(str(halves["warehouse"]), read_only=True)
+    try:
+        every = warehouse_facts(con)
+        view = con.execute("SELECT count(*), count(*) FILTER (WHERE outlet_count > 1) FROM stories").fetchone()
+        widest = con.execute("SELECT outlet_count FROM stories ORDER BY outlet_count DESC LIMIT 5").fetchall()
+        later = warehouse_facts(con, since=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    finally:
+        con.close()
+    assert (every["stories"], every["multi_outlet_stories"]) == view
+    assert [n for _, n, _ in every["widest"]] == [n for (n,) in widest]
+    assert every["run_articles"] == every["articles"] == len(halves["after_second"])
+    assert (later["run_articles"], later["stories"], later["widest"], later["agencies"]) == (0, 0, [], [])
+    assert later["articles"] == every["articles"]

@@ -198,7 +198,7 @@ class Connection:
 def _param(value):
     from google.cloud import bigquery
 
-    kind = {bool: "BOOL", int: "INT64", float: "FLOAT64"}.get(type(value), "STRING")
+    kind = {bool: "BOOL", int: "INT64", float: "FLOAT64", dt.datetime: "TIMESTAMP"}.get(type(value), "STRING")
     return bigquery.ScalarQueryParameter(None, kind, value)
 
 

@@ -11,7 +11,6 @@ from schemas.errors import WarehouseError
 from schemas.types import TABLES
 from schemas.warehouse import duckdb_statements
 
-
 # What a second write of the same key does: articles and dead letters keep the first row
 # (a rerun adds nothing); feed_state always holds the latest poll; story_index the latest
 # signature of an article (rows are only made for articles not yet stored).
@@ -33,7 +32,10 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only)
+            # A long query would otherwise draw DuckDB's progress bar over our own output.
+            con.execute("SET enable_progress_bar = false")
+            return con
         except duckdb.IOException as err:
             text = str(err)
             if "lock" not in text.lower():
