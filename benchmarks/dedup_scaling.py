@@ -121,8 +121,8 @@ def _verify(buckets, members: dict, dedup) -> tuple:
 
 def core_ours(articles: list, dedup) -> tuple:
 
-    from transforms.dedup.stories import Member, union_roots
     from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes
+    from transforms.dedup.stories import Member, union_roots
 
     timings = {}
     t0 = time.perf_counter()
@@ -148,8 +148,8 @@ def core_datasketch(articles: list, dedup) -> tuple:
     import numpy as np
     from datasketch import MinHash, MinHashLSH
 
-    from transforms.dedup.stories import Member, union_roots
     from transforms.dedup.minhash import tokens
+    from transforms.dedup.stories import Member, union_roots
 
     rows = dedup.num_perm // dedup.bands
     timings = {}
@@ -194,11 +194,10 @@ def pairwise(truth: dict, pred: dict) -> dict:
 
 
 def _child(size: int, impl: str, queue) -> None:
-    from schemas.settings import DedupSettings
-
     # Import everything the core uses first, so neither time nor memory includes module loading.
     import transforms.dedup.beam_batch  # noqa: F401  (imports apache_beam)
     import transforms.dedup.minhash  # noqa: F401
+    from schemas.settings import DedupSettings
     if impl == "datasketch":
         import datasketch  # noqa: F401
     articles = generate(size)

@@ -18,8 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (AEB_DIR, bootstrap, load_peers, load_scorer, median_ms, paired_bootstrap,  # noqa: E402
-                               read_gz, safe_run)
+from benchmarks.common import (  # noqa: E402
+    AEB_DIR,
+    bootstrap,
+    load_peers,
+    load_scorer,
+    median_ms,
+    paired_bootstrap,
+    read_gz,
+    safe_run,
+)
 
 OURS = "wiredesk"
 BASELINE = "trafilatura"

@@ -92,12 +92,12 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
     import cProfile
     import pstats
 
-    from transforms.tag.registry import AgencyRegistry, load_registry_data
-    from transforms.tag.rules import tag_agency
     from transforms.clean.cleaning import clean_lines
     from transforms.extract.decode import decode_html
     from transforms.extract.page import extract_page
     from transforms.extract.signals import page_signals
+    from transforms.tag.registry import AgencyRegistry, load_registry_data
+    from transforms.tag.rules import tag_agency
 
     registry = AgencyRegistry.from_data(load_registry_data(None))
     labels = [json.loads(line) for line in (Path(split_dir) / "labels.jsonl").read_text(encoding="utf-8").splitlines()

@@ -11,17 +11,17 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.options import WiredeskOptions
 from pipeline.prepare import RunInputs, settings_from_options, streams_live, warehouse_path  # noqa: F401
-from transforms.clean.stage import CleanArticles
 from transforms.beam_common.dead_letters import DEAD
+from transforms.clean.stage import CleanArticles
 from transforms.dedup.beam_sign import INDEX
 from transforms.dedup.stage import DeduplicateBatch, DeduplicateStreaming
 from transforms.extract.stage import ExtractArticles
-from transforms.fetch.stage import FetchArticles
 from transforms.feeds.beam_poll import PollFeeds
 from transforms.feeds.beam_pubsub import PubSubSource, ReadEntriesFromPubSub
 from transforms.feeds.poll import STATE
 from transforms.feeds.schedule import PollPlan
 from transforms.feeds.stage import ReadFeeds, ReadFeedsStreaming
+from transforms.fetch.stage import FetchArticles
 from transforms.tag.stage import TagArticles
 from transforms.warehouse.stage import WriteBigQuery, WriteDuckDB
 

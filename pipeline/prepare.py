@@ -16,9 +16,9 @@ import uuid
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
-from schemas.errors import ConfigError
 from pipeline.feeds_config import parse_duration, resolve_feeds
 from pipeline.options import WiredeskOptions
+from schemas.errors import ConfigError
 from schemas.settings import Settings
 
 

@@ -14,9 +14,9 @@ from transforms.feeds.poll import STAGE, STATE
 from transforms.feeds.poller import FeedPoller
 from transforms.feeds.schedule import PollSchedule
 from transforms.feeds.urls import canonical_url
+from transforms.util.dead_letters import DEAD
 from transforms.warehouse import duckdb_store
 from transforms.warehouse.duckdb_lookup import DuckDBLookup
-from transforms.util.dead_letters import DEAD
 from transforms.warehouse.upgrade import upgrade_duckdb
 
 

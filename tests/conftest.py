@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.corpus import CORPUS, SYNDICATION_DEV  # noqa: F401 - fixtures below use them
 
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.exists():

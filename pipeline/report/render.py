@@ -5,8 +5,14 @@ import datetime as dt
 from pathlib import Path
 
 from pipeline.report.data import TOP_STORIES, read_warehouse
-from pipeline.report.sections import (section_agency_outlets, section_dead, section_feeds, section_lag,
-                                      section_over_time, section_stories)
+from pipeline.report.sections import (
+    section_agency_outlets,
+    section_dead,
+    section_feeds,
+    section_lag,
+    section_over_time,
+    section_stories,
+)
 from pipeline.report.svg import esc, fmt_time
 from schemas.errors import ConfigError
 

@@ -21,8 +21,8 @@ from tests.hostile.web import article_html, rss
 from transforms.extract.decode import decode_html
 from transforms.extract.page import extract_page
 from transforms.extract.results import ExtractionError
-from transforms.feeds.parsing import NotAFeed, parse_feed
 from transforms.extract.signals import page_signals
+from transforms.feeds.parsing import NotAFeed, parse_feed
 
 BUDGET = fuzz_seconds()
 # Roughly what fits in the budget; examples past the deadline return at once.

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from tests.support.dns import FakeDNS
 from tests.hostile.web import article_html, check_balanced, rss, two_runs
+from tests.support.dns import FakeDNS
 from tests.support.hostile_server import HostileServer, closed_port, full_accept_queue, respond, self_signed_tls
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.run import run_pipeline
-from schemas.settings import Settings
 from pipeline.summary import conservation
+from schemas.settings import Settings
 
 # Timeouts and retries small enough that a run over dozens of hostile URLs takes seconds.
 FAST = Settings().with_fetch(

@@ -10,17 +10,17 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_stream import TestStream
 
+from schemas import bigquery_ddl
 from schemas.errors import ConfigError
 from schemas.settings import Settings
-from schemas import bigquery_ddl
 from schemas.types import Article, DeadLetter, Evidence, FeedState
-from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
+from tests.support.corpus import SYNDICATION_DEV
 from transforms.warehouse import bigquery_store
 from transforms.warehouse.beam_bigquery import ToJsonRows, WriteBigQueryStreaming
-from transforms.warehouse.bigquery_rows import check_row, to_json_row
 from transforms.warehouse.bigquery_lookup import BigQueryLookup
+from transforms.warehouse.bigquery_rows import check_row, to_json_row
 
 UTC = dt.timezone.utc
 # Times that differ between two runs over the same pages by design.

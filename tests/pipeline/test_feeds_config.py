@@ -1,8 +1,8 @@
 """The feeds file and URL identity helpers."""
 import pytest
 
-from schemas.errors import ConfigError
 from pipeline.feeds_config import load_feeds_file, parse_duration, resolve_feeds
+from schemas.errors import ConfigError
 from transforms.feeds.urls import BadLink, canonical_url, check_link, outlet_of, pick_canonical
 
 

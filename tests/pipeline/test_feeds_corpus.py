@@ -7,8 +7,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
 from pipeline.corpus_server import CorpusServer, Route
-from schemas.types import FeedSpec
 from schemas.settings import Settings
+from schemas.types import FeedSpec
 from transforms.beam_common.dead_letters import DEAD, guarded_pardo
 from transforms.feeds.stage import STAGE, STATE, FetchAndParseFeed
 

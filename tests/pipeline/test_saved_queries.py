@@ -12,9 +12,9 @@ import datetime as dt
 import pytest
 
 from pipeline import queries
-from tests.support.corpus import SYNDICATION_DEV
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import dev_runs
+from tests.support.corpus import SYNDICATION_DEV
 
 UTC = dt.timezone.utc
 

@@ -6,8 +6,8 @@ import re
 import duckdb
 import pytest
 
-from pipeline.run import run_pipeline
 from pipeline.corpus_server import CorpusServer, Route
+from pipeline.run import run_pipeline
 from tests.support.corpus import SEED
 
 FEED_URL = "http://seedworldnews.example/rss/world.xml"

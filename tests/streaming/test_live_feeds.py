@@ -15,11 +15,9 @@ import duckdb
 import pytest
 import yaml
 
-from schemas.settings import Settings
 from pipeline.corpus_server import CorpusServer, Route, route_key
-from tests.support.corpus import syndication_routes
-from tests.support.corpus import SYNDICATION_DEV
-from tests.support.corpus import feed_index, sliced_feed
+from schemas.settings import Settings
+from tests.support.corpus import SYNDICATION_DEV, feed_index, sliced_feed, syndication_routes
 
 # Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
 pytestmark = pytest.mark.slow

@@ -10,10 +10,8 @@ import pytest
 import yaml
 
 from pipeline.corpus_server import CorpusServer, Route
-from tests.support.corpus import syndication_routes
 from schemas.settings import Settings
-from tests.support.corpus import SYNDICATION_DEV
-from tests.support.corpus import feed_index, sliced_feed
+from tests.support.corpus import SYNDICATION_DEV, feed_index, sliced_feed, syndication_routes
 
 # Whole-pipeline runs over a corpus, subprocesses or emulators: `pytest -m 'not slow'` leaves them out.
 pytestmark = pytest.mark.slow

@@ -8,17 +8,17 @@ import datetime as dt
 import apache_beam as beam
 import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing import test_stream
+from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 
 from schemas.settings import Settings
 from tests.transforms.dedup.test_batch import OTHER, WIRE, draft
+from transforms.dedup.beam_streaming import INDEX_STATS, AssignStories, SignForIndex
+from transforms.dedup.minhash import MinHasher, shingle_hashes
 from transforms.dedup.stage import DeduplicateStreaming
 from transforms.dedup.stories import Member
-from transforms.dedup.minhash import MinHasher, shingle_hashes
-from transforms.dedup.beam_streaming import INDEX_STATS, AssignStories, SignForIndex
 from transforms.dedup.story_index import StoryIndex
 
 T0 = dt.datetime(2026, 3, 5, 10, 0, tzinfo=dt.timezone.utc)

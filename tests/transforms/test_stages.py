@@ -9,13 +9,13 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.corpus_server import CorpusServer, Route
 from schemas.settings import Settings
 from schemas.types import FeedEntry, Page
-from transforms.tag.registry import load_registry_data
-from transforms.clean.stage import CleanArticles
+from tests.support.corpus import SEED
 from transforms.beam_common.dead_letters import DEAD
+from transforms.clean.stage import CleanArticles
 from transforms.extract.stage import ExtractArticles
 from transforms.fetch.stage import FetchArticles
+from transforms.tag.registry import load_registry_data
 from transforms.tag.stage import TagArticles
-from tests.support.corpus import SEED
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
 <item><title>One</title><link>http://wire.example/a/1</link><guid>1</guid>

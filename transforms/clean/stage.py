@@ -8,8 +8,8 @@ import unicodedata
 import apache_beam as beam
 
 from schemas.settings import Settings
-from transforms.beam_common.metrics import counter
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
+from transforms.beam_common.metrics import counter
 from transforms.clean.cleaning import LineCleaner, default_cleaner
 from transforms.tag.registry import AgencyRegistry
 

@@ -17,13 +17,13 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from schemas.settings import Settings
 from schemas.types import Article, StoryIndexRow
 from transforms.beam_common.metrics import counter, skipped
-from transforms.util.times import iso, utc_now
-from transforms.dedup.beam_lookups import DropStoredArticles
-from transforms.dedup.beam_sign import INDEX, STAGE, SignArticle
 from transforms.beam_common.shared_cache import new_scope, shared
 from transforms.beam_common.state_log import StateLog, log_spec, version_spec
+from transforms.dedup.beam_lookups import DropStoredArticles
+from transforms.dedup.beam_sign import INDEX, STAGE, SignArticle
 from transforms.dedup.stories import Member, event_ts, index_row, sign
 from transforms.dedup.story_index import StoryIndex
+from transforms.util.times import iso, utc_now
 
 INDEX_KEY = "stories"
 KEYED = typing.Tuple[str, typing.Tuple[Article, Member]]  # typed, so the state's key coder is deterministic

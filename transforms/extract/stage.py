@@ -5,8 +5,8 @@ import apache_beam as beam
 
 from schemas.settings import Settings
 from schemas.types import Article, Draft
-from transforms.beam_common.metrics import counter
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
+from transforms.beam_common.metrics import counter
 from transforms.feeds.urls import article_id, outlet_of, pick_canonical
 
 STAGE = "extract"

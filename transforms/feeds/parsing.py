@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import calendar
-import html
 import datetime as dt
+import html
 import json
 import re
 

@@ -16,6 +16,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
 from urllib3.util import parse_url
+
 # Private urllib3 API (_DEFAULT_TIMEOUT, _new_conn, _dns_host): upgrading urllib3 requires running tests/hostile.
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 

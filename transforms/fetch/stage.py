@@ -5,13 +5,13 @@ import apache_beam as beam
 
 from schemas.settings import Settings
 from schemas.types import FeedEntry, Page
-from transforms.beam_common.metrics import counter, skipped
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
-from transforms.util.times import iso, utc_now
+from transforms.beam_common.metrics import counter, skipped
 from transforms.beam_common.shared_cache import forget, new_scope, shared
 from transforms.feeds.urls import host_of
 from transforms.fetch.client import Fetcher
 from transforms.fetch.errors import FetchError
+from transforms.util.times import iso, utc_now
 
 STAGE = "fetch"
 

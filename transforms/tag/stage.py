@@ -4,8 +4,8 @@ from __future__ import annotations
 import apache_beam as beam
 
 from schemas.types import Evidence
-from transforms.beam_common.metrics import counter
 from transforms.beam_common.dead_letters import guarded_pardo
+from transforms.beam_common.metrics import counter
 
 STAGE = "tag"
 

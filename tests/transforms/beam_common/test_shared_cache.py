@@ -5,8 +5,8 @@ import pickle
 
 from schemas.settings import Settings
 from transforms.beam_common import shared_cache
-from transforms.fetch.stage import FetchHostBatch
 from transforms.dedup.beam_streaming import AssignStories
+from transforms.fetch.stage import FetchHostBatch
 
 
 def _copy(dofn):

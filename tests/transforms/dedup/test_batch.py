@@ -7,12 +7,12 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.settings import Settings
 from schemas.types import Article, Draft
 from transforms.clean.stage import content_hash
-from transforms.warehouse import duckdb_store
+from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes, similarity
 from transforms.dedup.stage import DeduplicateBatch
 from transforms.dedup.stories import Member, sign, story_agency
+from transforms.warehouse import duckdb_store
 from transforms.warehouse.duckdb_lookup import DuckDBLookup
 from transforms.warehouse.upgrade import upgrade_duckdb
-from transforms.dedup.minhash import MinHasher, band_ints, shingle_hashes, similarity
 
 WIRE = ("The central bank raised its policy rate by a quarter point on Tuesday, citing stubborn food prices "
         "and a weaker currency. Governor Meera Rao told reporters the committee voted five to one for the move. "

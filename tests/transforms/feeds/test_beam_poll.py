@@ -4,9 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from schemas.types import FeedSpec
 from schemas.settings import Settings
-from schemas.types import FeedState
+from schemas.types import FeedSpec, FeedState
 from transforms.feeds.beam_poll import PollFeedFn, PollRange
 from transforms.feeds.schedule import PollPlan
 from transforms.feeds.tracks import new_track

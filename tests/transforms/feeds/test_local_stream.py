@@ -7,10 +7,10 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.corpus_server import CorpusServer, Route
-from schemas.types import FeedSpec
-from schemas.settings import Settings
 from pipeline import local_stream
+from pipeline.corpus_server import CorpusServer, Route
+from schemas.settings import Settings
+from schemas.types import FeedSpec
 from transforms.feeds import schedule
 from transforms.feeds.schedule import PollPlan
 from transforms.feeds.tracks import TICKS

@@ -6,11 +6,10 @@ import socket
 import pytest
 
 from schemas.settings import FetchLimits
-from transforms.fetch.client import Fetcher
-from transforms.fetch.errors import FetchError
-
 from tests.support.dns import FakeDNS
 from tests.support.hostile_server import HostileServer
+from transforms.fetch.client import Fetcher
+from transforms.fetch.errors import FetchError
 
 # Small numbers keep the tests fast; each test overrides what it exercises.
 FAST = dict(

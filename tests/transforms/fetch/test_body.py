@@ -3,10 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.hostile_server import compress, encoded, endless, endless_chunked, lying_length, raw_response, respond, \
-    sequence, unframed
+from tests.support.hostile_server import (
+    compress,
+    encoded,
+    endless,
+    endless_chunked,
+    lying_length,
+    raw_response,
+    respond,
+    sequence,
+    unframed,
+)
 from tests.transforms.fetch.conftest import fails
-
 
 # --- decoding -------------------------------------------------------------------------------
 

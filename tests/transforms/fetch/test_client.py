@@ -8,10 +8,8 @@ import time
 import pytest
 
 from schemas.settings import FetchLimits
-
 from tests.support.hostile_server import HostileServer, redirect, respond, sequence
 from tests.transforms.fetch.conftest import fails
-
 
 # --- plain fetching -------------------------------------------------------------------------
 

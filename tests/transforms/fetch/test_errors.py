@@ -4,10 +4,9 @@ from __future__ import annotations
 import pickle
 
 from schemas.errors import Failure
-from transforms.fetch.errors import FetchError
-
 from tests.support.hostile_server import respond
 from tests.transforms.fetch.conftest import fails
+from transforms.fetch.errors import FetchError
 
 
 def test_fetch_error_survives_pickling(server, fetcher_for):

@@ -7,11 +7,9 @@ import socket
 import pytest
 
 from schemas.settings import FetchLimits
-from transforms.fetch import robots
-
 from tests.support.hostile_server import HostileServer, compress, redirect, respond, unframed
 from tests.transforms.fetch.conftest import fails
-
+from transforms.fetch import robots
 
 # --- robots.txt -----------------------------------------------------------------------------
 

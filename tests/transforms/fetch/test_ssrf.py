@@ -4,13 +4,11 @@ from __future__ import annotations
 import pytest
 
 from schemas.settings import FetchLimits
+from tests.support.hostile_server import redirect, respond
+from tests.transforms.fetch.conftest import fails
 from transforms.fetch.client import Fetcher
 from transforms.fetch.errors import parse_ip_literal
 from transforms.fetch.ssrf import is_public_address
-
-from tests.support.hostile_server import redirect, respond
-from tests.transforms.fetch.conftest import fails
-
 
 # --- SSRF guard -----------------------------------------------------------------------------
 

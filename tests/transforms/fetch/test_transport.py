@@ -5,10 +5,17 @@ import time
 
 import pytest
 
-from tests.support.hostile_server import HostileServer, closed_port, full_accept_queue, hang, respond, self_signed_tls, \
-    slow_headers, trickle
+from tests.support.hostile_server import (
+    HostileServer,
+    closed_port,
+    full_accept_queue,
+    hang,
+    respond,
+    self_signed_tls,
+    slow_headers,
+    trickle,
+)
 from tests.transforms.fetch.conftest import fails
-
 
 # --- timeouts -------------------------------------------------------------------------------
 

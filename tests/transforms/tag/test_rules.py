@@ -8,9 +8,9 @@ import pytest
 import trafilatura
 
 from tests.support.corpus import CORPUS
+from transforms.extract.signals import page_signals
 from transforms.tag.registry import AgencyRegistry, RegistryError, load_registry_data, validate_registry_data
 from transforms.tag.rules import tag_agency
-from transforms.extract.signals import page_signals
 
 SYNDICATION = CORPUS / "syndication"
 BODY = "The minister said the talks would continue next week, officials confirmed on Tuesday."
