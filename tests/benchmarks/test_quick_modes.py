@@ -66,3 +66,20 @@ def test_dedup_scaling_quick():
     assert re.search(r"^wiredesk\s+n=\s+1000 .*s .*peak \+\d+ MB .*F1=\d\.\d{4}", out, re.M), out
     assert re.search(r"^wiredesk: time\(3000\) / time\(1000\) = [\d.]+", out, re.M), out
     assert re.search(r"^datasketch\s+n=|datasketch: unavailable", out, re.M), out
+
+
+@needs_corpus
+def test_history_scaling_quick():
+    out = run_quick("history_scaling.py", timeout=300)
+    for size in ("2,000", "20,000"):
+        joined = re.search(rf"^copies joined their stored stories \({size}\): (\d+)/(\d+) ok; "
+                           rf"new rows landed (\d+)/(\d+) ok", out, re.M)
+        assert joined and joined.group(1) == joined.group(2) and int(joined.group(2)) > 0, out
+        assert joined.group(3) == joined.group(4), out
+    assert "FAIL" not in out, out
+    proto = re.search(r"^proto bytes by size: 2,000: (\d+); 20,000: (\d+)", out, re.M)
+    assert proto, out
+    small, large = int(proto.group(1)), int(proto.group(2))
+    assert max(small, large) < 1024 * 1024, out  # the graph carries no stored rows
+    assert abs(small - large) <= 500, out  # ...so it does not grow with the history
+    assert re.search(r"^target no-op rerun 20,000 <= 2x 2,000: (met|NOT met)", out, re.M), out
