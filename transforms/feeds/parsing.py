@@ -10,6 +10,7 @@ import re
 import feedparser
 from feedparser.encodings import convert_to_utf8
 
+from schemas.errors import Failure
 from transforms.util.times import iso
 
 # feedparser 6.0 predates JSON Feed; 1.0 and 1.1 are small enough to read directly.
@@ -29,12 +30,8 @@ MAX_ENTITY_EXPANSION = 64 * 1024
 MAX_ENTITY_DECLARATIONS = 64
 
 
-class NotAFeed(ValueError):
+class NotAFeed(Failure, ValueError):
     """Bytes that are not a feed (an HTML login page, an empty body, a broken JSON document)."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def parse_feed(body: bytes, headers: dict | None = None, base_url: str | None = None) -> dict:

@@ -61,7 +61,7 @@ def _poll(spec, previous, fetcher, settings: Settings, polled_at: str, counts: d
     try:
         feed = parse_feed(response.body, response.headers, base_url=response.final_url)
     except NotAFeed as err:
-        dead = _dead(counts, err.reason, str(err), feed_url=spec.url, payload=response.body, attempt=response.attempts)
+        dead = _dead(counts, err.reason, err.message, feed_url=spec.url, payload=response.body, attempt=response.attempts)
         return PollOutcome((), _failed_state(spec.url, previous, polled_at, response.status), (dead,), counts)
     if feed["salvaged"]:
         _count(counts, "feeds_salvaged")
@@ -90,7 +90,7 @@ def _entry(spec, feed, raw, base_url, polled_at, index, settings: Settings, coun
     except BadLink as err:
         _count(counts, "entries_invalid")
         # Keyed by position too: two link-less entries of one feed are two dead letters, not one.
-        return _dead(counts, err.reason, str(err), url=(raw.get("link") or None), feed_url=spec.url,
+        return _dead(counts, err.reason, err.message, url=(raw.get("link") or None), feed_url=spec.url,
                      payload=repr(raw), key=f"{entry_key}\x1f{index}")
     return FeedEntry(
         entry_id=stable_id(spec.url, entry_key),

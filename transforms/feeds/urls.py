@@ -5,6 +5,7 @@ import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from schemas.errors import Failure
 from transforms.util.ids import stable_id
 
 # Query parameters that track the reader, not identify the article.
@@ -17,12 +18,8 @@ _AMP_SUFFIX = re.compile(r"(/amp|\.amp)/?$", re.I)
 _AMP_SEGMENT = re.compile(r"/amp(?=/)", re.I)
 
 
-class BadLink(ValueError):
+class BadLink(Failure, ValueError):
     """A feed link that cannot be an article URL."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def check_link(link: str | None, base: str | None, max_length: int) -> str:
