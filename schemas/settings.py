@@ -62,7 +62,10 @@ class DedupSettings:
     """Parameters of URL, exact-text and near-duplicate story detection."""
 
     num_perm: int = 128
-    bands: int = 32  # 32 bands x 4 rows: candidates from Jaccard ~0.4 upwards.
+    # 32 bands x 4 rows: a pair shares a band (becomes a candidate) with probability 1-(1-J^4)^32:
+    # 56% at Jaccard 0.4, 87% at 0.5, 99% at 0.6. Containment-only copies (short excerpts) rely on
+    # the exact hash or on sharing a band.
+    bands: int = 32
     shingle_words: int = 4
     # Candidates are verified on this estimated similarity (max of Jaccard and containment).
     threshold: float = 0.5
