@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import yaml
 
 # FeedSpec stays importable here: running streams hold pickled FeedSpecs by this path.
-from schemas.errors import ConfigError  # noqa: F401 - the error this module raises
+from schemas.errors import ConfigError, yaml_problem  # noqa: F401 - ConfigError: the error this module raises
 from schemas.types import FeedSpec  # noqa: F401
 
 ALLOWED_KEYS = {"url", "name", "agency", "poll_interval"}
@@ -57,10 +57,7 @@ def load_feeds_file(path: str | Path) -> list:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
+        raise ConfigError(f"{path}: {yaml_problem(err)}") from None
     items_node = node
     if isinstance(data, dict) and "feeds" in data:
         data = data["feeds"]

@@ -21,3 +21,11 @@ class RegistryError(ConfigError):
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or written; the message says why and what to do."""
+
+
+def yaml_problem(err) -> str:
+    """A YAML parse error as 'line L, column C: not valid YAML: problem', one line for a person."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{where}not valid YAML: {problem}"

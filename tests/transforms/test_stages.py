@@ -10,21 +10,13 @@ from pipeline.corpus_server import CorpusServer, Route
 from schemas.settings import Settings
 from schemas.types import FeedEntry, Page
 from tests.support.corpus import SEED
+from tests.transforms.feeds.test_stage import RSS
 from transforms.beam_common.dead_letters import DEAD
 from transforms.clean.stage import CleanArticles
 from transforms.extract.stage import ExtractArticles
 from transforms.fetch.stage import FetchArticles
 from transforms.tag.registry import load_registry_data
 from transforms.tag.stage import TagArticles
-
-RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
-<item><title>One</title><link>http://wire.example/a/1</link><guid>1</guid>
-<pubDate>Thu, 05 Mar 2026 10:00:00 +0530</pubDate><category>India</category></item>
-<item><title>Two</title><link>/a/2</link><guid>2</guid></item>
-<item><title>No link</title><guid isPermaLink="false">3</guid></item>
-<item><title>Script</title><link>javascript:alert(1)</link><guid>4</guid></item>
-<item><title>One again</title><link>http://wire.example/a/1?utm_source=rss</link><guid>5</guid></item>
-</channel></rss>"""
 
 
 @pytest.fixture(scope="module")

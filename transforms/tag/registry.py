@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from schemas.errors import RegistryError  # noqa: F401 - raised here, caught by the CLI as a ConfigError
+from schemas.errors import RegistryError, yaml_problem
 
 _ENTRY_KEYS = frozenset({"name", "aliases", "codes", "generic", "credit_patterns"})
 _REQUIRED_KEYS = frozenset({"name"})
@@ -25,10 +25,7 @@ def load_registry_data(path: str | None = None) -> list[dict]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise RegistryError(f"agency registry {name}: {where}not valid YAML: {problem}") from None
+        raise RegistryError(f"agency registry {name}: {yaml_problem(err)}") from None
     try:
         return validate_registry_data(data)
     except RegistryError as err:

@@ -17,17 +17,13 @@ import math
 from schemas.settings import Settings
 from schemas.types import FeedState
 from transforms.dedup.stories import member_of_index
+from transforms.util.batches import chunks
 from transforms.util.times import iso
 
 # Array parameters stay far below BigQuery's request size limit at this many keys.
 CHUNK = 10000
 _INDEX_COLUMNS = ("article_id, story_id, story_agency, agency, UNIX_MICROS(published_at) / 1e6, shingles, "
                   "signature, content_hash")
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 class BigQueryLookup:
@@ -73,7 +69,7 @@ class BigQueryLookup:
     def stored_links(self, urls) -> set:
         found = set()
         table = self.target.ref("articles")
-        for part in _chunks(sorted({u for u in urls if u})):
+        for part in chunks(sorted({u for u in urls if u}), CHUNK):
             rows = self._rows(f"SELECT url FROM `{table}` WHERE url IN UNNEST(@keys) UNION DISTINCT "
                               f"SELECT canonical_url FROM `{table}` WHERE canonical_url IN UNNEST(@keys)",
                               [self._array("keys", "STRING", part)])
@@ -82,7 +78,7 @@ class BigQueryLookup:
 
     def stored_ids(self, ids) -> set:
         found = set()
-        for part in _chunks(sorted(set(ids))):
+        for part in chunks(sorted(set(ids)), CHUNK):
             rows = self._rows(f"SELECT article_id FROM `{self.target.ref('articles')}` "
                               f"WHERE article_id IN UNNEST(@keys)", [self._array("keys", "STRING", part)])
             found.update(r[0] for r in rows)
@@ -90,7 +86,7 @@ class BigQueryLookup:
 
     def feed_states(self, feed_urls) -> dict:
         states = {}
-        for part in _chunks(sorted(set(feed_urls))):
+        for part in chunks(sorted(set(feed_urls)), CHUNK):
             rows = self._rows(f"SELECT feed_url, etag, last_modified, last_polled_at, last_status, "
                               f"consecutive_failures, entries_seen FROM `{self.target.ref('feed_state')}` "
                               f"WHERE feed_url IN UNNEST(@keys)", [self._array("keys", "STRING", part)])
@@ -101,7 +97,7 @@ class BigQueryLookup:
     def story_candidates(self, bands, lo_ts: float, hi_ts: float) -> list:
         keys = sorted(set(bands))
         found = {}
-        for part in _chunks(keys):
+        for part in chunks(keys, CHUNK):
             rows = self._rows(
                 f"SELECT {_INDEX_COLUMNS} FROM `{self.target.ref('story_index')}` "
                 f"WHERE published_at BETWEEN TIMESTAMP_MICROS(@lo) AND TIMESTAMP_MICROS(@hi) "

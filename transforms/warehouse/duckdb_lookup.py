@@ -9,6 +9,7 @@ from __future__ import annotations
 from schemas.settings import Settings
 from schemas.types import FeedState
 from transforms.dedup.stories import member_of_index
+from transforms.util.batches import chunks
 
 # Keys per query: long IN lists are fine for DuckDB, but keep memory per query flat.
 CHUNK = 5000
@@ -16,11 +17,6 @@ CHUNK = 5000
 _UTC_ISO = "strftime({col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00')"
 _INDEX_COLUMNS = ("article_id, story_id, story_agency, agency, epoch(published_at), shingles, signature, "
                   "content_hash")
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 class DuckDBLookup:
@@ -44,7 +40,7 @@ class DuckDBLookup:
     def stored_links(self, urls) -> set:
         """The given links that are already an article's url or canonical_url."""
         found = set()
-        for part in _chunks(sorted({u for u in urls if u})):
+        for part in chunks(sorted({u for u in urls if u}), CHUNK):
             found.update(r[0] for r in self._rows(
                 "SELECT url FROM articles WHERE url IN (SELECT unnest($1)) "
                 "UNION SELECT canonical_url FROM articles WHERE canonical_url IN (SELECT unnest($1))", [part]))
@@ -53,7 +49,7 @@ class DuckDBLookup:
     def stored_ids(self, ids) -> set:
         """The given article ids that are already rows."""
         found = set()
-        for part in _chunks(sorted(set(ids))):
+        for part in chunks(sorted(set(ids)), CHUNK):
             found.update(r[0] for r in self._rows(
                 "SELECT article_id FROM articles WHERE article_id IN (SELECT unnest($1))", [part]))
         return found
@@ -63,7 +59,7 @@ class DuckDBLookup:
         states = {}
         cols = ("feed_url, etag, last_modified, " + _UTC_ISO.format(col="last_polled_at")
                 + ", last_status, consecutive_failures, entries_seen")
-        for part in _chunks(sorted(set(feed_urls))):
+        for part in chunks(sorted(set(feed_urls)), CHUNK):
             for row in self._rows(f"SELECT {cols} FROM feed_state WHERE feed_url IN (SELECT unnest($1))", [part]):
                 states[row[0]] = FeedState(*row)
         return states
@@ -78,7 +74,7 @@ class DuckDBLookup:
         if not keys:
             return []
         found = {}
-        for part in _chunks(keys):
+        for part in chunks(keys, CHUNK):
             rows = self._rows(
                 f"WITH recent AS (SELECT article_id, bands FROM story_index "
                 f"  WHERE published_at BETWEEN to_timestamp($2) AND to_timestamp($3)), "
