@@ -3,7 +3,7 @@
 It reads the configuration files, brings the warehouse to the current schema (creating tables,
 back-filling the story index of an older warehouse), creates BigQuery's per-run staging tables
 and, for a local stream, starts the live poll service. It reads no stored articles: the graph
-asks the warehouse about this run's own keys while it runs (transforms/beam_lookups.py), so
+asks the warehouse about this run's own keys while it runs (transforms/beam_common/lookups.py), so
 nothing stored travels through the launcher or the job graph. A dry run (--dry_run) touches
 nothing at all: it only names what a real run would create.
 """
@@ -118,7 +118,7 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
     from schemas.types import TABLES
     from transforms.warehouse import bigquery_store
     from transforms.warehouse.bigquery_lookup import BigQueryLookup
-    from transforms.warehouse.upgrade import upgrade_bigquery
+    from transforms.warehouse.upgrade import bigquery_version, upgrade_bigquery
 
     try:
         target = bigquery_store.parse_target(options.view_as(WiredeskOptions).warehouse)
@@ -137,8 +137,9 @@ def _prepare_bigquery(options, settings, streaming: bool, dry_run: bool, say):
     else:
         bq = bigquery_store.client(target.project, endpoint)
         try:
+            before = bigquery_version(bq, target)  # before ensure_schema makes every dataset look like 1
             bigquery_store.ensure_schema(bq, target)
-            upgrade = upgrade_bigquery(bq, target, settings, say)
+            upgrade = upgrade_bigquery(bq, target, settings, say, before=before)
             # Staging tables expire after 7 days by themselves if the run dies before its MERGE.
             staging = None if streaming else bigquery_store.create_staging(bq, target, run_id)
         finally:

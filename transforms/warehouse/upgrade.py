@@ -139,7 +139,7 @@ def bigquery_version(bq, target) -> int:
     return 1 if "articles" in tables else 0
 
 
-def upgrade_bigquery(bq, target, settings: Settings, say=print) -> dict:
+def upgrade_bigquery(bq, target, settings: Settings, say=print, before: int | None = None) -> dict:
     """The BigQuery twin of upgrade_duckdb (tables must exist: bigquery_store.ensure_schema first)."""
     import datetime as dt
     import io
@@ -149,7 +149,7 @@ def upgrade_bigquery(bq, target, settings: Settings, say=print) -> dict:
 
     from transforms.warehouse.bigquery_rows import to_json_row
 
-    before = bigquery_version(bq, target)
+    before = bigquery_version(bq, target) if before is None else before
     counts = list(bq.query(f"SELECT (SELECT COUNT(*) FROM `{target.ref('articles')}`), "
                            f"(SELECT COUNT(*) FROM `{target.ref('story_index')}`)").result())[0]
     if before == SCHEMA_VERSION and counts[0] == counts[1]:
