@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import report
+from pipeline.report.sections import OUTLET_PALETTE, PALETTE
+from pipeline.report.svg import esc
 
 WIREDESK = Path(sys.executable).with_name("wiredesk")
 CMD = [str(WIREDESK)] if WIREDESK.exists() else [sys.executable, "-m", "pipeline.cli"]
@@ -57,7 +59,7 @@ def test_report_is_self_contained(demo_report):
     assert "@import" not in text and "url(" not in text
     assert text.count('<svg class="chart"') == len(CHART_TITLES)
     for title in CHART_TITLES:
-        assert f"<title>{report.esc(title)}</title>" in text
+        assert f"<title>{esc(title)}</title>" in text
 
 
 def test_report_shows_every_section_with_the_demo_facts(demo_report):
@@ -221,6 +223,6 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     print(f"\nreport screenshot: {shot}")
     image = read_png(shot)
     assert image.shape == (3000, 1200, 3)
-    for color in (*report.PALETTE[:3], *report.OUTLET_PALETTE[:3]):  # agency bars; the three demo outlets
+    for color in (*PALETTE[:3], *OUTLET_PALETTE[:3]):  # agency bars; the three demo outlets
         assert pixels_of(image, color) > 800, color
     assert (image != 255).any(axis=2).mean() > 0.03  # not a blank page
