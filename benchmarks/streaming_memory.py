@@ -9,8 +9,8 @@ changed) published 0-12 h after it. Event time advances `--per-hour` articles pe
 number of members and the process a steady RSS.
 
 The stage is the real one: `SignForIndex` and `AssignStories.process` of
-transforms/streaming_dedup.py, with Beam's bag and value state replaced by in-memory stand-ins
-that keep every record they are given (as a runner's state would), so the figure includes the
+transforms/dedup/beam_streaming.py, with Beam's bag and value state replaced by the in-memory
+stand-ins of tests/support/beam_state.py that keep every record they are given (as a runner's state would), so the figure includes the
 state log and its compaction. Prints RSS (current and the peak within each interval) at the
 checkpoints, the index size, and articles/s.
 """
@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tests.support.beam_state import Bag, Value  # noqa: E402 - the repo is on sys.path now
+
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "syndication" / "dev" / "labels.jsonl"
 
 
@@ -38,31 +40,6 @@ def rss_kb() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-class FakeBag:
-    def __init__(self):
-        self.items = []
-
-    def read(self):
-        return list(self.items)
-
-    def add(self, value):
-        self.items.append(value)
-
-    def clear(self):
-        self.items = []
-
-
-class FakeValue:
-    def __init__(self):
-        self.value = None
-
-    def read(self):
-        return self.value
-
-    def write(self, value):
-        self.value = value
 
 
 def sentences(corpus: Path) -> list:
@@ -177,7 +154,7 @@ def main(argv=None) -> int:
             yield from pool.map(_sign, batch, chunksize=32)
 
     signed = signed_articles()
-    log, version = FakeBag(), FakeValue()
+    log, version = Bag(), Value()
     start_rss, started = rss_kb(), time.monotonic()
     interval_peak, copies, rows = 0, 0, []
     print(f"horizon {args.horizon_hours:g} h = about {horizon_at} articles at {args.per_hour:g}/h; "

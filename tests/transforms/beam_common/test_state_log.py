@@ -1,33 +1,8 @@
 """state_log: a versioned append-only log, decoded once per version, compacted at slack x live + 256."""
 from __future__ import annotations
 
+from tests.support.beam_state import Bag, Value
 from transforms.beam_common.state_log import StateLog
-
-
-class Bag:
-    def __init__(self):
-        self.items, self.reads = [], 0
-
-    def add(self, value):
-        self.items.append(value)
-
-    def read(self):
-        self.reads += 1
-        return list(self.items)
-
-    def clear(self):
-        self.items = []
-
-
-class Value:
-    def __init__(self):
-        self.value = None
-
-    def read(self):
-        return self.value
-
-    def write(self, value):
-        self.value = value
 
 
 class Words:
