@@ -5,7 +5,7 @@
 Articles are generated here with a fixed seed: a Zipf vocabulary of made-up words, lognormal body
 lengths (median ~450 words, 80..3000), and syndication-like copies (about a third of all articles
 are copies of an earlier story: word edits, a dateline and credit line added, tails dropped, some
-excerpts) published within a day of the original. The core is what transforms/deduplicate.py does:
+excerpts) published within a day of the original. The core is what transforms/dedup/beam_batch.py does:
 shingle hashes + MinHash signature per article (SignArticle), LSH band keys (Key By Band), grouping
 by band key (Group By Band), candidate verification with is_same_story (Compare In Band) and the
 union-find of ResolveStories; it runs as plain Python, outside Beam. The same core with datasketch's

@@ -5,19 +5,18 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.beam_common.lookups import LookUpInBundles
 from transforms.beam_common.metrics import skipped
+from transforms.dedup.beam_sign import STAGE
 from transforms.dedup.minhash import band_ints
 
 
 class DropStoredArticles(LookUpInBundles):
     """Skips articles whose canonical URL is already a row (reached through another link)."""
 
-    STAGE = "dedup"
-
     def resolve(self, pending):
         stored = self._lookup.stored_ids(wv.value.article_id for wv in pending)
         for wv in pending:
             if wv.value.article_id in stored:
-                skipped(self.STAGE, "already_stored")
+                skipped(STAGE, "already_stored")
             else:
                 yield wv
 

@@ -1,6 +1,6 @@
 """Stories, in plain Python: members, signing, matching, union-find, story agency, index rows.
 
-Batch (deduplicate.py) and streaming (streaming_dedup.py) both build on this module; neither
+Batch (beam_batch.py) and streaming (beam_streaming.py) both build on this module; neither
 imports the other. A `Member` is what near-duplicate detection needs of one article. Stored
 articles come back from the warehouse's story_index table as Members with their story fixed
 (`member_of_index`), so nothing here ever reads a stored body again.

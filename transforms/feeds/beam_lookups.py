@@ -12,15 +12,13 @@ from transforms.feeds.urls import canonical_url
 class DropStoredEntries(LookUpInBundles):
     """Skips feed entries whose link is already an article in the warehouse, so reruns fetch nothing twice."""
 
-    STAGE = STAGE
-
     def resolve(self, pending):
         links = {wv.value.url: canonical_url(wv.value.url) for wv in pending}
         stored = self._lookup.stored_links(set(links) | set(links.values()))
         for wv in pending:
             url = wv.value.url
             if url in stored or links[url] in stored:
-                skipped(self.STAGE, "already_stored")
+                skipped(STAGE, "already_stored")
             else:
                 yield wv
 

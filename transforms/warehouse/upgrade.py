@@ -2,10 +2,11 @@
 
 A warehouse written before schema version 2 has articles but no story_index. Upgrading signs each
 stored body once (the only time a stored body is ever MinHashed), writes its index row with the
-article's own story id and story agency, and records the version. Nothing is deleted or
-rewritten, so every row and every story id stays as it was. The same check also mends a
-story_index left short by a run that died between two batches: it runs whenever the two tables
-hold different numbers of rows, and a count is cheap on both engines.
+article's own story id and story agency, and records the version. No article, dead letter or
+feed state is touched, so every row and every story id stays as it was. The same check also
+mends a story_index left short by a run that died between two batches, and drops index rows
+whose article the warehouse refused: it runs whenever the two tables hold different numbers of
+rows, and a count is cheap on both engines.
 """
 from __future__ import annotations
 
@@ -64,6 +65,11 @@ def duckdb_version(con) -> int:
     return 1 if "articles" in tables else 0
 
 
+def _duckdb_counts(con) -> tuple:
+    """(articles, story_index rows)."""
+    return con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM story_index)").fetchall()[0]
+
+
 def _duckdb_is_current(path: str, wait_s: float) -> bool:
     """True when the file is at SCHEMA_VERSION with a complete story_index: nothing to write.
 
@@ -80,8 +86,7 @@ def _duckdb_is_current(path: str, wait_s: float) -> bool:
     try:
         if duckdb_version(con) != SCHEMA_VERSION:
             return False
-        articles, indexed = con.execute(
-            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM story_index)").fetchall()[0]
+        articles, indexed = _duckdb_counts(con)
         return articles == indexed
     finally:
         con.close()
@@ -97,8 +102,7 @@ def upgrade_duckdb(path: str, settings: Settings, say=print) -> dict:
     try:
         before = duckdb_version(con)
         duckdb_store.ensure_schema(con)
-        articles, indexed = con.execute(
-            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM story_index)").fetchall()[0]
+        articles, indexed = _duckdb_counts(con)
         signed = 0
         if articles != indexed:
             missing = [r[0] for r in con.execute(
