@@ -1,129 +1,54 @@
 """The wire-agency registry: plain data loaded from transforms/tag/data/agencies.yaml, compiled on the worker.
 
 The registry travels through the pipeline as a side input of plain dicts (picklable, no compiled
-regexes), and every worker builds its own `AgencyRegistry` from that data once.
+regexes), and every worker builds its own `AgencyRegistry` from that data once. docs/agencies.md
+describes the data and how names are matched.
 """
 from __future__ import annotations
 
 import re
-from importlib import resources
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
+from urllib.parse import urlsplit
 
-import yaml
+from schemas.errors import RegistryError
+from transforms.tag.registry_data import load_registry_data, spelling_key, validate_registry_data
 
-from schemas.errors import RegistryError, yaml_problem
+__all__ = ["AgencyRegistry", "RegistryError", "load_registry_data", "validate_registry_data"]
 
-_ENTRY_KEYS = frozenset({"name", "aliases", "codes", "generic", "credit_patterns"})
-_REQUIRED_KEYS = frozenset({"name"})
-
-
-def load_registry_data(path: str | None = None) -> list[dict]:
-    """Read the registry YAML (the packaged file by default) and return validated plain data."""
-    text = _read_registry_text(path)
-    name = path or "agencies.yaml"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RegistryError(f"agency registry {name}: {yaml_problem(err)}") from None
-    try:
-        return validate_registry_data(data)
-    except RegistryError as err:
-        raise RegistryError(f"{name}: {err}") from None
-
-
-def _read_registry_text(path: str | None) -> str:
-    if path is not None:
-        try:
-            return Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-            raise RegistryError(f"agency registry {path}: cannot be read: {reason}") from None
-    # importlib.resources also works when the package is installed as a zip or wheel on a worker.
-    return resources.files("transforms.tag").joinpath("data", "agencies.yaml").read_text(encoding="utf-8")
-
-
-def validate_registry_data(data: Any) -> list[dict]:
-    """Check the structure of registry data and return it normalised; raise RegistryError on the first problem."""
-    if not isinstance(data, list) or not data:
-        raise RegistryError(f"agency registry must be a non-empty list of entries, got {type(data).__name__}")
-    entries = [_validate_entry(i, raw) for i, raw in enumerate(data)]
-    _check_unique_names(entries)
-    return entries
-
-
-def _validate_entry(index: int, raw: Any) -> dict:
-    where = f"agency registry entry #{index}"
-    if not isinstance(raw, dict):
-        raise RegistryError(f"{where} must be a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - _ENTRY_KEYS
-    if unknown:
-        raise RegistryError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_ENTRY_KEYS)}")
-    missing = _REQUIRED_KEYS - set(raw)
-    if missing:
-        raise RegistryError(f"{where} is missing {sorted(missing)}")
-    name = raw["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise RegistryError(f"{where}: 'name' must be a non-empty string, got {name!r}")
-    where = f"{where} ({name})"
-    generic = raw.get("generic", False)
-    if not isinstance(generic, bool):
-        raise RegistryError(f"{where}: 'generic' must be true or false, got {generic!r}")
-    entry = {
-        "name": name.strip(),
-        "aliases": _string_list(where, raw, "aliases"),
-        "codes": _string_list(where, raw, "codes"),
-        "generic": generic,
-        "credit_patterns": _string_list(where, raw, "credit_patterns"),
-    }
-    for pattern in entry["credit_patterns"]:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise RegistryError(f"{where}: credit pattern {pattern!r} is not a valid regex: {exc}") from exc
-    return entry
-
-
-def _string_list(where: str, raw: dict, key: str) -> list[str]:
-    value = raw.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise RegistryError(f"{where}: '{key}' must be a list of non-empty strings, got {value!r}")
-    return [v.strip() for v in value]
-
-
-def _check_unique_names(entries: list[dict]) -> None:
-    owner: dict[str, str] = {}
-    seen: set[str] = set()
-    for entry in entries:
-        canonical = entry["name"]
-        if canonical in seen:
-            raise RegistryError(f"agency registry lists {canonical!r} twice")
-        seen.add(canonical)
-        for spelling in {canonical, *entry["aliases"], *entry["codes"]}:
-            key = _alias_key(spelling)
-            if owner.get(key, canonical) != canonical:
-                raise RegistryError(
-                    f"agency registry: {spelling!r} is claimed by both {owner[key]!r} and {canonical!r}")
-            owner[key] = canonical
-
-
-def _alias_key(text: str) -> str:
-    return " ".join(text.split()).casefold()
+# Scripts written without spaces between words: a name in them has no word boundary to respect
+# ("新华社北京4月24日电", "(서울=연합뉴스)"), so such names are matched wherever they occur.
+_CJK = "\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef"
+_CJK_RE = re.compile(f"[{_CJK}]")
+# What may not touch a CJK name: a Latin letter or digit ("연합뉴스TV" is a broadcaster, "뉴스10" no
+# agency). Kept to Latin-1 because a class with large Unicode ranges costs milliseconds to compile.
+_SPACED_WORD = "[0-9A-Za-z_\u00c0-\u00ff]"
+# A hyphen followed by a letter continues the word ("AP-NORC", "dpa-AFX"), so it is not a name boundary.
+_START = r"(?<!\w)"
+_END = r"(?!\w|-\w)"
+_PLACEHOLDERS = ("{name}", "{weak_name}", "{any_name}")
 
 
 class AgencyRegistry:
-    """Compiled view of the registry data: name lookup and agency-name regexes."""
+    """Compiled view of the registry data: name lookup, agency-name regexes, own domains and datelines."""
 
     def __init__(self, entries: list[dict]):
         self._entries = entries
         self._aliases: dict[str, str] = {}
         self._codes: dict[str, str] = {}
+        self._weak: dict[str, str] = {}
+        self._domains: dict[str, str] = {}
         self._generic = {e["name"] for e in entries if e["generic"]}
         for entry in entries:
             self._index_entry(entry)
-        self.name_pattern = self._build_name_pattern()
+        # A spelling that is strong anywhere ("EFE" next to the weak "Efe") is strong.
+        self._weak = {k: v for k, v in self._weak.items() if k not in self._codes}
+        self.name_pattern = _names_pattern(self._aliases, self._codes)
+        self.weak_pattern = _names_pattern({}, self._weak)
+        self.any_name_pattern = _names_pattern(self._aliases, {**self._codes, **self._weak})
         self.name_re = re.compile(self.name_pattern)
+        self._any_name_re: re.Pattern | None = None
         self.credit_patterns = [(re.compile(p, re.I), e["name"]) for e in entries for p in e["credit_patterns"]]
+        self.dateline_patterns = [(re.compile(p), e["name"]) for e in entries for p in e["dateline_patterns"]]
         self._compiled: dict[tuple[str, int], re.Pattern] = {}
 
     @classmethod
@@ -138,25 +63,18 @@ class AgencyRegistry:
 
     def _index_entry(self, entry: dict) -> None:
         canonical = entry["name"]
+        # Codes are credits when written as registered or in capitals ("dpa", "DPA"), never in other cases.
         for code in entry["codes"]:
-            # Codes are credits when written as registered or in capitals ("dpa", "DPA"), never in other cases.
-            self._codes[code] = canonical
-            self._codes[code.upper()] = canonical
+            self._codes[code] = self._codes[code.upper()] = canonical
+        for code in entry["weak_codes"]:
+            self._weak[code] = self._weak[code.upper()] = canonical
         for alias in entry["aliases"]:
-            self._aliases[_alias_key(alias)] = canonical
-        if canonical not in entry["codes"]:
-            self._aliases[_alias_key(canonical)] = canonical
-
-    def _build_name_pattern(self) -> str:
-        aliases = sorted({a for a in self._aliases}, key=len, reverse=True)
-        codes = sorted(self._codes, key=len, reverse=True)
-        alias_alt = "|".join(r"\s+".join(re.escape(w) for w in a.split()) for a in aliases)
-        code_alt = "|".join(re.escape(c) for c in codes)
-        parts = [f"(?i:{alias_alt})"] if alias_alt else []
-        if code_alt:
-            parts.append(f"(?-i:{code_alt})")
-        # A hyphen followed by a letter continues the word ("AP-NORC"), so it is not a name boundary.
-        return rf"(?<!\w)(?:{'|'.join(parts)})(?!\w|-\w)"
+            self._aliases[spelling_key(alias)] = canonical
+        # The canonical name itself is always a spelling: as a code or weak code if listed so, else an alias.
+        if canonical not in entry["codes"] and canonical not in entry["weak_codes"]:
+            self._aliases[spelling_key(canonical)] = canonical
+        for domain in entry["domains"]:
+            self._domains[domain] = canonical
 
     @property
     def names(self) -> list[str]:
@@ -164,28 +82,110 @@ class AgencyRegistry:
         return [e["name"] for e in self._entries]
 
     def canonical(self, name: str) -> str | None:
-        """Map a name, alias or code as written on a page to its canonical name, or None."""
+        """Map a name, alias, code or weak code as written on a page to its canonical name, or None."""
         if not isinstance(name, str):
             return None
         text = " ".join(name.split())
-        if text in self._codes:
-            return self._codes[text]
-        return self._aliases.get(text.casefold())
+        found = self._codes.get(text) or self._weak.get(text)
+        return found or self._aliases.get(text.casefold())
+
+    def is_weak(self, spelling: str) -> bool:
+        """True when this spelling names an agency only inside an explicit credit form ("(AA)", "Kaynak: AA")."""
+        if not isinstance(spelling, str):
+            return False
+        text = " ".join(spelling.split())
+        return text in self._weak and text.casefold() not in self._aliases
 
     def is_generic(self, canonical: str | None) -> bool:
         """True for the pseudo-agency 'Agencies'."""
         return canonical in self._generic
 
-    def find(self, text: str) -> Iterator[tuple[str, re.Match]]:
-        """Yield (canonical, match) for every agency name written in text."""
-        for match in self.name_re.finditer(text or ""):
+    def agency_for_host(self, host: str) -> str | None:
+        """The agency whose own site this host is (the domain or a subdomain of it), or None.
+
+        Accepts a host name, "host:port" or a whole URL; the longest registered domain wins.
+        """
+        if not isinstance(host, str) or not host.strip():
+            return None
+        text = host.strip().lower()
+        if "/" in text:
+            text = (urlsplit(text if "//" in text else "//" + text).hostname or "")
+        text = text.rsplit("@", 1)[-1].split(":", 1)[0].rstrip(".")
+        if text.startswith("www."):
+            text = text[4:]
+        labels = text.split(".")
+        for i in range(len(labels) - 1):
+            found = self._domains.get(".".join(labels[i:]))
+            if found is not None:
+                return found
+        return None
+
+    def find(self, text: str, weak: bool = False) -> Iterator[tuple[str, re.Match]]:
+        """Yield (canonical, match) for every agency name written in text; weak codes too when weak=True."""
+        if weak and self._any_name_re is None:
+            self._any_name_re = re.compile(self.any_name_pattern)
+        name_re = self._any_name_re if weak else self.name_re
+        for match in name_re.finditer(text or ""):
             canonical = self.canonical(match.group(0))
             if canonical is not None:
                 yield canonical, match
 
     def compile(self, template: str, flags: int = 0) -> re.Pattern:
-        """Compile a rule template once; '{name}' stands for any agency name."""
+        """Compile a rule template once.
+
+        '{name}' stands for any strong agency name, '{weak_name}' for a weak code only and
+        '{any_name}' for either; a rule that accepts '{any_name}' must itself be an explicit credit form.
+        """
         key = (template, flags)
         if key not in self._compiled:
-            self._compiled[key] = re.compile(template.replace("{name}", f"(?:{self.name_pattern})"), flags)
+            pattern = template
+            for placeholder, names in zip(_PLACEHOLDERS, (self.name_pattern, self.weak_pattern,
+                                                          self.any_name_pattern)):
+                pattern = pattern.replace(placeholder, f"(?:{names})")
+            self._compiled[key] = re.compile(pattern, flags)
         return self._compiled[key]
+
+
+def _names_pattern(aliases: dict[str, str], codes: dict[str, str]) -> str:
+    """One regex alternative of every spelling: aliases case-insensitive, codes case-sensitive.
+
+    Spelling keys of aliases are case-folded; case-insensitive matching makes that harmless. The
+    spellings are written as a prefix tree, which keeps compiling and matching fast for hundreds of names.
+    """
+    parts = []
+    for spellings, flag in ((aliases, "i"), (codes, "-i")):
+        cjk = [s for s in spellings if _CJK_RE.search(s)]
+        # A CJK name ending in a Latin letter or digit ("뉴스1") must not run on into a longer word.
+        for latin_end, end in ((False, f"(?!{_SPACED_WORD})"), (True, rf"(?!{_SPACED_WORD}|-\w)")):
+            group = [s for s in cjk if bool(re.match(_SPACED_WORD, s[-1])) == latin_end]
+            if group:
+                parts.append(f"(?<!{_SPACED_WORD})(?{flag}:{_trie(group)}){end}")
+    plain = [f"(?{flag}:{_trie(group)})" for group, flag in (
+        ([s for s in aliases if not _CJK_RE.search(s)], "i"), ([s for s in codes if not _CJK_RE.search(s)], "-i"))
+        if group]
+    if plain:
+        parts.append(f"{_START}(?:{'|'.join(plain)}){_END}")
+    # An empty set of names matches nothing rather than everything.
+    return f"(?:{'|'.join(parts)})" if parts else r"(?!x)x"
+
+
+def _trie(spellings: list[str]) -> str:
+    """A regex for exactly these spellings, longest first, with shared prefixes written once."""
+    root: dict = {}
+    for spelling in spellings:
+        node = root
+        # Words may be separated by any whitespace; CJK words too ("독일 dpa통신").
+        for token in re.findall(r"\s+|\S", " ".join(spelling.split())):
+            node = node.setdefault(token, {})
+        node[""] = {}
+    return _render(root)
+
+
+def _render(node: dict) -> str:
+    alternatives = [(r"\s+" if key == " " else re.escape(key)) + _render(child)
+                    for key, child in sorted(node.items()) if key]
+    if not alternatives:
+        return ""
+    if len(alternatives) == 1 and "" not in node:
+        return alternatives[0]
+    return f"(?:{'|'.join(alternatives)})" + ("?" if "" in node else "")

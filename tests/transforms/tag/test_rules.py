@@ -15,7 +15,7 @@ from transforms.tag.rules import tag_agency
 SYNDICATION = CORPUS / "syndication"
 BODY = "The minister said the talks would continue next week, officials confirmed on Tuesday."
 REQUIRED = {"IANS", "PTI", "ANI", "UNI", "Reuters", "AP", "AFP", "Xinhua", "dpa", "Bloomberg", "Yonhap", "Kyodo",
-            "EFE", "ANSA", "Anadolu", "PA Media", "AAP", "Canadian Press", "Agencies"}
+            "EFE", "ANSA", "Anadolu", "PA Media", "AAP", "CP", "Agencies"}
 
 
 @pytest.fixture(scope="module")
