@@ -111,8 +111,7 @@ class AgencyRegistry:
         if "/" in text:
             text = (urlsplit(text if "//" in text else "//" + text).hostname or "")
         text = text.rsplit("@", 1)[-1].split(":", 1)[0].rstrip(".")
-        if text.startswith("www."):
-            text = text[4:]
+        text = text.removeprefix("www.")
         labels = text.split(".")
         for i in range(len(labels) - 1):
             found = self._domains.get(".".join(labels[i:]))
