@@ -12,6 +12,7 @@ from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
 from transforms.beam_common.metrics import counter
 from transforms.clean.cleaning import LineCleaner, default_cleaner
 from transforms.tag.registry import AgencyRegistry
+from transforms.util.text import count_words
 
 STAGE = "clean"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -37,7 +38,7 @@ class CleanDraft(beam.DoFn):
                              if registry_data is not None else default_cleaner())
         kept, removed = self._cleaner.clean_lines(list(draft.raw_lines))
         body = "\n\n".join(kept)
-        words = len(_WORD.findall(body))
+        words = count_words(body)
         article = draft.article
         if words < self._settings.min_body_words:
             yield emit_dead(STAGE, "no_article_text",

@@ -14,6 +14,7 @@ from lxml import etree
 
 from transforms.clean.cleaning import is_boilerplate, normalise_whitespace
 from transforms.extract.html import clean_text, norm_key
+from transforms.util.text import count_words
 
 _WS_RE = re.compile(r'\s+')
 _DEK_CLASS_RE = re.compile(
@@ -167,4 +168,4 @@ def drop_header_lines(lines: list[str], header: set[str]) -> list[str]:
 
 def article_words(lines: list[str]) -> int:
     """Words outside boilerplate lines: extractors fall back to menu text ('Home') on empty pages."""
-    return sum(len(line.split()) for line in lines if not is_boilerplate(normalise_whitespace(line)))
+    return sum(count_words(line) for line in lines if not is_boilerplate(normalise_whitespace(line)))

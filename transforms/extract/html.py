@@ -24,7 +24,7 @@ _SINGLE_QUOTED_RE = re.compile(r"'((?:[^'\\]|\\.)*)'")
 # set. The last two were once read by the credit signals only: adding them to metadata changed no
 # author on the corpus pages (news/, aeb/, syndication/dev/), and the metadata benchmark held.
 AUTHOR_META_KEYS = ('author', 'article:author', 'dc.creator', 'byl', 'parsely-author', 'sailthru.author',
-                    'dcterms.creator', 'cxenseparse:author')
+                    'dcterms.creator', 'cxenseparse:author', 'articleauthor')
 
 # schema.org types of the page's article object, tried first.
 ARTICLE_TYPES = ('NewsArticle', 'Article', 'ReportageNewsArticle', 'BlogPosting', 'AnalysisNewsArticle',

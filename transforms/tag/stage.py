@@ -31,7 +31,8 @@ class TagDraft(beam.DoFn):
         signals = {"page_lines": list(draft.page_lines), "caption_lines": list(draft.caption_lines),
                    "bylines": list(draft.bylines), "structured_authors": list(draft.structured_authors)}
         agency, evidence = tag_agency(list(draft.raw_lines), list(draft.removed_lines), signals,
-                                      self._registry(registry_data), agency_hint=draft.agency_hint)
+                                      self._registry(registry_data), agency_hint=draft.agency_hint,
+                                      url=draft.article.canonical_url or draft.article.url)
         counter(STAGE, f"agency.{agency or 'none'}").inc()
         yield draft._replace(article=draft.article._replace(
             agency=agency,

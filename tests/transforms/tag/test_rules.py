@@ -106,7 +106,6 @@ def test_seed_is_ians_by_its_credit_line(registry):
     ("(With inputs from AFP)", "AFP"), ("— With inputs from Press Trust of India", "PTI"), ("Source: PTI", "PTI"),
     ("Source : Associated Press", "AP"), ("Agency: UNI", "UNI"), ("— Agencies", "Agencies"),
     ("With agency inputs", "Agencies"), ("(With inputs from agencies)", "Agencies"),
-    ("Associated Press writer Jane Roe in Paris contributed to this report.", "AP"),
 ])
 def test_trailing_credit_line(registry, line, agency):
     got, evidence = tag(registry, [BODY, line])
