@@ -83,3 +83,15 @@ def test_history_scaling_quick():
     assert max(small, large) < 1024 * 1024, out  # the graph carries no stored rows
     assert abs(small - large) <= 500, out  # ...so it does not grow with the history
     assert re.search(r"^target no-op rerun 20,000 <= 2x 2,000: (met|NOT met)", out, re.M), out
+
+
+@needs_corpus
+def test_realwire_quick():
+    out = run_quick("realwire.py")
+    # The sample's credited pages are scored, the baseline beside them, and nothing is lost.
+    match = re.search(r"^wiredesk all\s+P=(\d\.\d{4}) R=(\d\.\d{4}) F1=(\d\.\d{4})", out, re.M)
+    assert match, out
+    assert float(match.group(3)) >= 0.9, out
+    assert re.search(r"^baseline all\s+P=\d\.\d{4}", out, re.M), out
+    assert re.search(r"^per agency", out, re.M) and "target agency F1 >= 0.97" in out
+    assert re.search(r"dead letters among labelled pages: 0 ", out), out
