@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from transforms.extract import metadata
 from transforms.extract.body import article_words, body_lines, drop_header_lines, header_texts
+from transforms.extract.embedded import embedded_article_html
 from transforms.extract.html import article_jsonld, parse
 from transforms.extract.results import ExtractionError, PageMeta
 
@@ -31,6 +32,8 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
     title = metadata.choose_title(tree, meta, ld, feed_title)
     lines = drop_header_lines(body_lines(tree, url, ld), header_texts(tree, title))
     if article_words(lines) < _MIN_ARTICLE_WORDS:
+        lines = _embedded_lines(tree, url, ld) or lines
+    if article_words(lines) < _MIN_ARTICLE_WORDS:
         raise ExtractionError('no_article_text', f'no article text found at {url} ({len(lines)} lines)')
     published_at, published_source = metadata.published(html, url, meta, ld, feed_published_at, now)
     return PageMeta(
@@ -45,3 +48,11 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
         canonical_url=metadata.canonical_url(tree, meta, url),
         raw_lines=lines,
     )
+
+
+def _embedded_lines(tree, url: str, ld: dict) -> list[str]:
+    """Paragraphs of the article HTML a script-drawn page carries in its data, through the same extractor."""
+    fragment = embedded_article_html(tree)
+    if not fragment:
+        return []
+    return body_lines(parse(f"<html><body><article>{fragment}</article></body></html>"), url, ld)
