@@ -82,7 +82,8 @@ BRACKET_DATELINES = (
     r"^[^/\n]{0,60}?/\s*(?P<agency>{name})\s*/",                        # МОСКВА, 5 мая. /ТАСС/.
 )
 # "... said on Monday. (IANS)", "... the report. --IANS", "... announced. PTI".
-INLINE_END = r"(?<=[.!?\"”’'])\s*(?P<credit>\(\s*{name}\s*\)|" + DASH + r"\s*{name}|{name})\s*\.?\s*$"
+# A quote before the credit must close a sentence: "l'AFP." is a mention, "…did.' (IANS)" a credit.
+INLINE_END = r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s*(?P<credit>\(\s*{name}\s*\)|" + DASH + r"\s*{name}|{name})\s*\.?\s*$"
 # "© Thomson Reuters 2019", "(c) Copyright Thomson Reuters 2016", "Copyright 2019 The Associated Press."
 COPYRIGHT = (
     r"^\s*(?:©|\(c\)|copyright\b)\s*(?:©|\(c\))?\s*(?:copyright\b)?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?"
@@ -101,6 +102,10 @@ CONTRIBUTIONS = (
     r"\bcon\s+(?:informaci[oó]n|datos)\s+de\s+(?:la\s+)?(?:agencia\s+)?{name}",
     r"\bcom\s+(?:informa[çc][õo]es)\s+(?:da|de|do)\s+(?:agência\s+)?{name}",
     r"\bmet\s+(?:materiaal|informatie)\s+van\s+{name}",
+    # "Mit Informationen der ARD-Korrespondenten sowie der Nachrichtenagenturen AFP, AP, dpa und Reuters."
+    r"\bmit\s+informationen\s+(?:der|von|des)\b.{0,120}?{name}",
+    # "mit dpa", "with AP", "avec AFP" standing alone under a staff byline.
+    r"^(?:mit|with|avec|con|com|met)\s+(?:the\s+|l['’]\s*)?{name}\W*$",
 )
 DISCLAIMER_RE = re.compile(
     r"auto-?generated\s+from|syndicated\s+feed|(?:news\s+)?agency\s+feeds?|"

@@ -262,9 +262,17 @@ def _contributions(lines: list[str], registry: AgencyRegistry) -> Iterator[Evide
         if len(line) > 300:
             continue
         for pattern in patterns:
-            for match in pattern.finditer(line):
-                for agency, _ in _strong(registry, match.group(0)):
-                    yield Evidence(agency, "contribution", line)
+            match = pattern.search(line)
+            if not match:
+                continue
+            # Every agency from the form on: "... sowie der Nachrichtenagenturen AFP, AP, dpa und Reuters."
+            named = list(dict.fromkeys(a for a, _ in _strong(registry, line[match.start():])))
+            if any(not registry.is_generic(a) for a in named):
+                yield from (Evidence(a, "contribution", line) for a in named if not registry.is_generic(a))
+            else:
+                # Unnamed wires only ("with inputs from Agencies"): the generic credit, with its evidence.
+                yield from (Evidence(a, "credit_line", line) for a in named)
+            break
 
 
 def _named_disclaimers(lines: list[str], registry: AgencyRegistry) -> Iterator[Evidence]:

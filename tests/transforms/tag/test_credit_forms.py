@@ -168,3 +168,29 @@ def test_copyright_and_structured_author(registry):
     assert tag(registry, [EN, "© 2026 The Canadian Press"])[0] == "CP"
     assert tag(registry, [ZH], structured_authors=["新华社"])[0] == "Xinhua"
     assert tag(registry, [KO], structured_authors=["Yonhap News Agency"])[0] == "Yonhap"
+
+
+@pytest.mark.parametrize("raw", [
+    [FR, "« Nous poursuivrons », a indiqué le ministre à l'AFP."],
+    [ES, "El portavoz confirmó a EFE que la reunión se celebrará."],
+    [JA, "AFP通信によると、首脳会談は来週開かれる見通しだ。"],
+    [ZH, "据新华社报道，会谈将于下周举行。"],
+    [KO, "사진=연합뉴스", KO],
+    [TR, "Fotoğraf: AA"],
+    [DE, "Foto: dpa/Michael Kappeler"],
+])
+def test_mentions_and_photo_credits_in_other_languages(registry, raw):
+    assert tag(registry, raw, caption_lines=[raw[-1]] if len(raw[-1]) < 30 else [])[0] is None
+
+
+def test_named_agency_inputs_on_a_staff_ticker_are_contributions(registry):
+    line = ("Mit Informationen der ARD-Korrespondentinnen und -Korrespondenten sowie der Nachrichtenagenturen "
+            "AFP, AP, dpa, KNA und Reuters.")
+    got, evidence = tag(registry, [DE, line])
+    assert got is None
+    assert [e["agency"] for e in evidence if e["kind"] == "contribution"] == ["AFP", "AP", "dpa", "KNA", "Reuters"]
+
+
+@pytest.mark.parametrize("line", ["With Post wires", "Detroit News wire services", "Edited by A. Writer (with inputs from Agencies)"])
+def test_unnamed_wires_are_agencies(registry, line):
+    assert tag(registry, [EN, line])[0] == "Agencies"
