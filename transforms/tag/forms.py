@@ -18,7 +18,7 @@ PHOTO_RE = re.compile(
     r"getty|screenshot|infogra\w+|archivbild|symbolbild)\b|写真|사진|圖片|图片|фото|صورة", re.I)
 
 # Labels that introduce the source of a text: "Source:", "Quelle:", "Bron:", "Kaynak:", "来源：".
-SOURCE_LABEL = (r"(?:sources?|quellen?|bron(?:nen)?|fuentes?|fontes?|fonti|kaynak(?:lar)?|źródło|zdroj|forrás|"
+SOURCE_LABEL = (r"(?:sources?|quellen?|tekst|text|bron(?:nen)?|fuentes?|fontes?|fonti|kaynak(?:lar)?|źródło|zdroj|forrás|"
                 r"izvor|källa|kilde|lähde|πηγή|источник|джерело|agency|agencia|agence|agentur|courtesy|credit|"
                 r"provided\s+by|来源|來源|출처|出典|出所|المصدر)")
 SOURCE_LABEL_RE = re.compile(r"^\s*" + SOURCE_LABEL + r"\s*[:：]\s*", re.I)
@@ -79,7 +79,7 @@ DATELINE = (
 BRACKET_DATELINES = (
     r"^【[^】]{0,30}?(?P<agency>{any_name})\s*】",                         # 【6月18日 AFP】, 【ワシントン共同】
     r"^[(\[（]\s*[^()\[\]=＝（）]{1,24}[=＝]\s*(?P<agency>{any_name})\s*[)\]）]",  # (서울=연합뉴스), [서울=뉴시스]
-    r"^[^/\n]{0,60}?/\s*(?P<agency>{name})\s*/",                        # МОСКВА, 5 мая. /ТАСС/.
+    r"^[^/\n]{0,60}?[.,]\s*/\s*(?P<agency>{name})\s*/",                 # МОСКВА, 5 мая. /ТАСС/.
 )
 # "... said on Monday. (IANS)", "... the report. --IANS", "... announced. PTI".
 # A quote before the credit must close a sentence: "l'AFP." is a mention, "…did.' (IANS)" a credit.

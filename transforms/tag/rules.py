@@ -204,25 +204,32 @@ def _credit_list(line: str, registry: AgencyRegistry) -> list[str] | None:
     "SDA/sep", "sak/Reuters", "(Quelle: APA/sda/dpa)", "Quelle: ntv.de, ino/dpa", "Bron: BELGA",
     "Kaynak: AA", "red, ORF.at/Agenturen": agencies beside editors' initials and the outlet's own name.
     """
-    text = line.strip().strip("()[]（）").rstrip(".").strip()
+    stripped = line.strip().rstrip(".").strip()
+    # "(PAP)", "/ritzau/": an enclosed name standing alone is an explicit credit form.
+    enclosed = bool(re.fullmatch(r"\(.+\)|（.+）|\[.+\]|/.+/", stripped))
+    text = stripped.strip("()[]（）/").rstrip(".").strip()
     if len(text) > 80:
         return None
     labelled = forms.SOURCE_LABEL_RE.match(text)
     if labelled:
         text = text[labelled.end():]
     parts = [p.strip() for p in forms.LIST_SPLIT_RE.split(text) if p.strip()]
-    if not parts or (len(parts) == 1 and not labelled):
+    if not parts or (len(parts) == 1 and not (labelled or enclosed)):
         return None
     agencies: list[str] = []
+    initials = False
     for part in parts:
         canonical = registry.canonical(re.sub(r"^the\s+", "", part, flags=re.I))
         if canonical:
             if canonical not in agencies:
                 agencies.append(canonical)
-        elif not (forms.INITIALS_RE.fullmatch(part) or forms.OUTLET_RE.fullmatch(part)):
+        elif forms.INITIALS_RE.fullmatch(part) or forms.OUTLET_RE.fullmatch(part):
+            initials = True
+        else:
             return None
-    # A list of weak codes alone ("AA", "MAP/PA") needs a label to be a credit.
-    if not labelled and all(registry.is_weak(p) for p in parts if registry.canonical(p)):
+    # Weak codes alone ("MAP/PA") need a label, brackets or an editor's initials ("PAP/kgr") to be a credit.
+    weak_only = all(registry.is_weak(p) for p in parts if registry.canonical(p))
+    if weak_only and not (labelled or enclosed or initials):
         return None
     return agencies or None
 
