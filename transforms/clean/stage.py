@@ -11,6 +11,7 @@ from schemas.settings import Settings
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
 from transforms.beam_common.metrics import counter
 from transforms.clean.cleaning import LineCleaner, default_cleaner
+from transforms.extract.paywall import teaser
 from transforms.tag.registry import AgencyRegistry
 
 STAGE = "clean"
@@ -45,10 +46,15 @@ class CleanDraft(beam.DoFn):
                             f"(minimum {self._settings.min_body_words})",
                             url=article.url, feed_url=article.feed_url, payload=body)
             return
+        truncated, why = teaser(body, words, article.is_accessible_for_free, draft.declared_word_count,
+                                self._settings.paywall)
         counter(STAGE, "cleaned").inc()
         counter(STAGE, "lines_removed").inc(len(removed))
+        if truncated:
+            counter(STAGE, "truncated").inc()
         yield draft._replace(
-            article=article._replace(body=body, word_count=words, content_hash=content_hash(body)),
+            article=article._replace(body=body, word_count=words, content_hash=content_hash(body),
+                                     truncated=truncated, truncated_reason=why),
             removed_lines=list(removed))
 
 
