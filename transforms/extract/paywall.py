@@ -143,7 +143,9 @@ def _microdata(tree) -> list:
         part = bool(scopes) and 'haspart' in (scopes[0].get('itemprop') or '').lower().split()
         selector = None
         if scopes:
-            sel = scopes[0].xpath('.//*[translate(@itemprop, "CSELTOR", "cseltor")="cssselector"]')
+            # The item's own cssSelector, not one of an item nested in it (lxml keeps one proxy per node).
+            sel = [c for c in scopes[0].xpath('.//*[translate(@itemprop, "CSELTOR", "cseltor")="cssselector"]')
+                   if c.xpath('ancestor::*[@itemscope][1]')[0] is scopes[0]]
             selector = _selector(sel[0].get('content') or sel[0].text_content()) if sel else None
         owner = 'hasPart' if part else el.tag
         found.append(Declaration('microdata', el.get('itemprop').strip(), owner, as_bool(raw), raw, part, selector))
