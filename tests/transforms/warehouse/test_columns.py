@@ -13,7 +13,7 @@ from schemas.declare import KINDS, duckdb_ddl, duckdb_type
 from schemas.errors import WarehouseError
 from schemas.settings import Settings
 from schemas.types import ARTICLE, TABLES, Article
-from schemas.warehouse import META_DDL_DUCKDB, META_TABLE, SCHEMA_VERSION
+from schemas.warehouse import META_DDL_DUCKDB, META_TABLE, SCHEMA_VERSION, STORIES_VIEW_DUCKDB
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from transforms.warehouse import duckdb_store
 from transforms.warehouse.upgrade import upgrade_duckdb
@@ -21,6 +21,8 @@ from transforms.warehouse.upgrade import upgrade_duckdb
 SETTINGS = Settings()
 PAYWALL = ("is_accessible_for_free", "paywall_evidence", "truncated", "truncated_reason")
 QUIET = dict(say=lambda line: None)
+# What the stories view reads: an old warehouse lacking none of them had the view too.
+STORIES_VIEW_COLUMNS = {"story_id", "article_id", "published_at", "title", "url", "outlet", "story_agency", "agency"}
 
 
 def old_warehouse(path, without: dict, version: int = 2) -> None:
@@ -32,6 +34,8 @@ def old_warehouse(path, without: dict, version: int = 2) -> None:
             con.execute(duckdb_ddl(table, dataclasses.replace(row_type, fields=kept), key))
         con.execute(META_DDL_DUCKDB)
         con.execute(f"INSERT INTO {META_TABLE} VALUES ('schema_version', ?)", [str(version)])
+        if STORIES_VIEW_COLUMNS.isdisjoint(without.get("articles", ())):
+            con.execute(STORIES_VIEW_DUCKDB)
     finally:
         con.close()
 
