@@ -1,4 +1,4 @@
-"""CleanArticles: drop boilerplate lines from the body, keeping them aside for tagging."""
+"""CleanArticles: drop boilerplate lines from the body, keeping them aside for tagging; flag teaser bodies."""
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +25,7 @@ def content_hash(body: str) -> str:
 
 
 class CleanDraft(beam.DoFn):
-    """Keeps body paragraphs, sets word count and hash, and dead-letters pages left without an article."""
+    """Keeps body paragraphs, sets word count, hash and teaser flag; dead-letters pages left without an article."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
