@@ -93,21 +93,25 @@ def _type_name(obj: dict) -> str:
 
 
 def _walk(node, found: list, part: bool) -> None:
-    """Every isAccessibleForFree in a JSON-LD value, anywhere; under hasPart it marks a part."""
-    if isinstance(node, list):
-        for item in node:
-            _walk(item, found, part)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key.lower() == _KEY:
-            owner = 'hasPart' if part else _type_name(node)
-            selector = _selector(node.get('cssSelector'))
-            found.append(Declaration('jsonld', key, owner, as_bool(value), value, part, selector))
-    for key, value in node.items():
-        if isinstance(value, (dict, list)):
-            _walk(value, found, part or key == 'hasPart')
+    """Every isAccessibleForFree in a JSON-LD value, anywhere; under hasPart it marks a part.
+
+    A loop over a stack, not recursion: a page's JSON may nest as deep as json.loads allows.
+    """
+    stack = [(node, part)]
+    while stack:
+        node, part = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, part) for item in reversed(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key.lower() == _KEY:
+                owner = 'hasPart' if part else _type_name(node)
+                selector = _selector(node.get('cssSelector'))
+                found.append(Declaration('jsonld', key, owner, as_bool(value), value, part, selector))
+        stack.extend((value, part or key == 'hasPart') for key, value in reversed(list(node.items()))
+                     if isinstance(value, (dict, list)))
 
 
 def _jsonld_blocks(tree) -> list:
@@ -117,7 +121,10 @@ def _jsonld_blocks(tree) -> list:
         if _KEY not in raw.lower():
             continue
         raw = re.sub(r'^(<!--|<!\[CDATA\[)|(-->|\]\]>)$', '', raw).strip()
-        data = load_jsonld(raw, lenient=True)
+        try:
+            data = load_jsonld(raw, lenient=True)
+        except RecursionError:  # nested deeper than json.loads goes: read like any unreadable block
+            data = None
         if data is None:
             data = _regex_values(raw)
         blocks.append(data)

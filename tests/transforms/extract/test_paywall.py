@@ -116,6 +116,13 @@ def test_declaration_forms(head, flag, evidence):
         assert evidence in (found.evidence or ''), found
 
 
+def test_json_nested_deeper_than_the_parser_goes_is_read_by_pattern():
+    deep = '[' * 100_000 + '{"isAccessibleForFree": "False"}' + ']' * 100_000
+    assert read_paywall(parse(_page(_ld(deep)))).is_accessible_for_free is False
+    nested = '[' * 900 + '{"@type": "NewsArticle", "isAccessibleForFree": false}' + ']' * 900
+    assert _read(_page(_ld(nested))).evidence == 'jsonld:NewsArticle.isAccessibleForFree=false'
+
+
 def test_microdata_text_and_hasPart_scopes():
     body = ('<div itemscope itemtype="http://schema.org/NewsArticle">'
             '<span itemprop="isAccessibleForFree">True</span>'
