@@ -23,8 +23,8 @@ PAGES = [
     ("news/fundus/us/TheIntercept_2024_02_28.html.gz",
      "http://theintercept.com/2024/02/28/aaron-bushnell-reddit-fire-protest-israel-palestine/", False, False),
     ("news/fundus/uk/TheGuardian_2024_02_24.html.gz",
-     "http://www.theguardian.com/world/2024/feb/24/death-toll-in-valencia-fire-rises-to-10-as-remains-of-last-"
-     "missing-person-found", True, False),
+     ("http://www.theguardian.com/world/2024/feb/24/death-toll-in-valencia-fire-rises-to-10-as-remains-of-last-"
+      "missing-person-found"), True, False),
 ]
 
 

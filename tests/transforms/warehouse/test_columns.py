@@ -20,7 +20,7 @@ from transforms.warehouse.upgrade import upgrade_duckdb
 
 SETTINGS = Settings()
 PAYWALL = ("is_accessible_for_free", "paywall_evidence", "truncated", "truncated_reason")
-QUIET = dict(say=lambda line: None)
+QUIET = {"say": lambda line: None}
 # What the stories view reads: an old warehouse lacking none of them had the view too.
 STORIES_VIEW_COLUMNS = {"story_id", "article_id", "published_at", "title", "url", "outlet", "story_agency", "agency"}
 
