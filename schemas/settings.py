@@ -120,6 +120,22 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class PaywallSettings:
+    """When a cleaned body counts as a teaser (the `truncated` flag)."""
+
+    # Body words below this share of the JSON-LD wordCount: the page holds part of the article.
+    # Our cleaning drops captions and credit lines that some CMSs count, so full texts land well
+    # above it (see tests/transforms/extract/test_paywall.py).
+    teaser_ratio: float = 0.5
+    # A declared wordCount this small is too rough to compare with.
+    min_declared_words: int = 100
+    # A call to subscribe counts only within the body's last characters: a teaser ends with it.
+    prompt_tail_chars: int = 300
+    # A page that declares itself paywalled and whose body is this short holds only the teaser.
+    paywalled_short_words: int = 150
+
+
+@dataclass(frozen=True)
 class Settings:
     """The one config object passed to every transform."""
 
@@ -127,6 +143,7 @@ class Settings:
     dedup: DedupSettings = field(default_factory=DedupSettings)
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    paywall: PaywallSettings = field(default_factory=PaywallSettings)
     # Body text shorter than this is not an article (cookie walls, empty shells).
     min_body_words: int = 30
     pipeline_version: str = VERSION

@@ -64,6 +64,13 @@ ARTICLE = RowType("Article", "One distinct article (canonical URL) with its text
     F("story_id", "string", "Near-duplicate story cluster id: the article_id of the story's earliest copy."),
     F("duplicate_of", "string", "article_id of the story's first copy; NULL for that first copy itself."),
     F("pipeline_version", "string", "Version of wiredesk that produced the row."),
+    F("is_accessible_for_free", "bool",
+      "schema.org isAccessibleForFree of the page: false when paywalled (wholly or a hasPart); NULL if undeclared."),
+    F("paywall_evidence", "string",
+      "The declaration behind is_accessible_for_free as written, e.g. jsonld:NewsArticle.isAccessibleForFree=false."),
+    F("truncated", "bool", "True when the body is evidently a teaser of a longer article."),
+    F("truncated_reason", "string",
+      "Why the body counts as a teaser: word_count | subscribe_prompt | paywalled_short, with the figures."),
 ))
 
 DEAD_LETTER = RowType("DeadLetter", "A feed, entry or page that failed a stage, and why.", (
@@ -127,6 +134,7 @@ DRAFT = RowType("Draft", "An article between extraction and deduplication, with 
     F("bylines", "string", "Byline texts and meta author values.", repeated=True),
     F("structured_authors", "string", "Author names from JSON-LD / microdata.", repeated=True),
     F("agency_hint", "string", "Agency the feeds file says the feed carries, if any."),
+    F("declared_word_count", "int", "The page's JSON-LD wordCount, which the teaser check compares with the body."),
 ))
 Draft = beam_type(DRAFT)
 

@@ -10,7 +10,9 @@ from schemas.types import TABLES
 BIGQUERY_DIR = Path(__file__).resolve().parent / "bigquery"
 
 # 1: articles, dead_letters, feed_state. 2: + story_index, each article's signature stored once.
-SCHEMA_VERSION = 2
+# 3: + the paywall columns of articles. Columns are added by name whatever the version says
+# (transforms/warehouse/columns.py), so a field appended later needs no new number to arrive.
+SCHEMA_VERSION = 3
 # One key/value table records the schema version of a warehouse (both engines).
 META_TABLE = "warehouse_meta"
 META_DDL_DUCKDB = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"

@@ -68,6 +68,7 @@ def gather(con) -> dict:
                 "WHERE list_contains(?, story_id) GROUP BY ALL ORDER BY 3 NULLS LAST, 2", ids):
             first_seen.setdefault(story_id, []).append((outlet, seen))
     data["story_outlets"] = first_seen
+    data["paywall"] = paywall_by_outlet(con)
     data["dead_by_reason"] = q("SELECT stage, error_class, count(*) FROM dead_letters GROUP BY ALL "
                                "ORDER BY 3 DESC, 1, 2")
     data["dead_examples"] = q("SELECT stage, error_class, coalesce(url, feed_url), message, failed_at "
@@ -79,6 +80,19 @@ def gather(con) -> dict:
         "FROM feed_state f ORDER BY f.consecutive_failures DESC, f.last_status NOT BETWEEN 200 AND 399 DESC, "
         "f.feed_url")
     return data
+
+
+def paywall_by_outlet(con) -> list | None:
+    """(outlet, articles, declared, paywalled, truncated) per outlet, most paywalled first; None when the
+    warehouse predates the paywall columns (a report opens the file read-only, so it cannot add them)."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'articles'").fetchall()}
+    if not {"is_accessible_for_free", "truncated"} <= have:
+        return None
+    return con.execute(
+        "SELECT coalesce(outlet, '?'), count(*), count(is_accessible_for_free), "
+        "count(*) FILTER (WHERE NOT is_accessible_for_free), count(*) FILTER (WHERE truncated) "
+        "FROM articles GROUP BY ALL ORDER BY 4 DESC, 2 DESC, 1").fetchall()
 
 
 def read_warehouse(warehouse: str) -> dict:

@@ -11,6 +11,7 @@ from pipeline.report.sections import (
     section_feeds,
     section_lag,
     section_over_time,
+    section_paywall,
     section_stories,
 )
 from pipeline.report.svg import esc, fmt_time
@@ -47,6 +48,7 @@ def render(data: dict, warehouse: str, generated_at: dt.datetime | None = None) 
         ("agency-outlets", "Each agency's share by outlet", section_agency_outlets(data)),
         ("lag", "Syndication lag", section_lag(data)),
         ("stories", f"Top story clusters (widest first, up to {TOP_STORIES})", section_stories(data)),
+        ("paywall", "Paywalled articles by outlet", section_paywall(data)),
         ("dead-letters", "Dead letters by stage and reason", section_dead(data)),
         ("feeds", "Feed health", section_feeds(data)),
     ]

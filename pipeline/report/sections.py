@@ -1,4 +1,4 @@
-"""The report's six sections, each an HTML fragment built from gather()'s data."""
+"""The report's seven sections, each an HTML fragment built from gather()'s data."""
 from __future__ import annotations
 
 import math
@@ -133,6 +133,25 @@ def section_stories(data: dict) -> str:
                    f"<td class=\"num\">{n_outlets}<span class=\"muted\"> ({copies} copies)</span></td>"
                    f"<td>{esc(fmt_time(first))}</td><td>{outlets}</td></tr>")
     out.append("</tbody></table>")
+    return "".join(out)
+
+
+def section_paywall(data: dict) -> str:
+    rows = data.get("paywall")
+    if rows is None:
+        return ('<p class="empty">This warehouse predates the paywall columns (schema 3); the next '
+                '<code>wiredesk run</code> on it adds them.</p>')
+    if not rows:
+        return '<p class="empty">No articles yet.</p>'
+    out = ['<table><thead><tr><th>Outlet</th><th>Articles</th><th>Declared</th><th>Paywalled</th>'
+           '<th>Share paywalled</th><th>Teasers</th></tr></thead><tbody>']
+    for outlet, articles, declared, paywalled, truncated in rows:
+        share = f"{100.0 * paywalled / articles:.1f}%" if articles else "–"
+        out.append(f'<tr><td>{esc(outlet)}</td><td class="num">{articles}</td><td class="num">{declared}</td>'
+                   f'<td class="num">{paywalled}</td><td class="num">{share}</td><td class="num">{truncated}</td></tr>')
+    out.append('</tbody></table><p class="note">Paywalled: the page declares schema.org isAccessibleForFree '
+               'false (for the article or a part of it). Declared: pages that say either way. Teasers: bodies '
+               'evidently cut short (shorter than the declared wordCount, or ending in a call to subscribe).</p>')
     return "".join(out)
 
 

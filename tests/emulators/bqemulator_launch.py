@@ -12,6 +12,10 @@ Mended here, never in wiredesk's own code (which must stay right for BigQuery it
   the emulator's own insertAll and query paths. So for a table with top-level BYTES columns the
   load reads those columns as text and decodes them with from_base64. (No nested BYTES fields
   here: no wiredesk table has any.)
+- A table update (tables.patch / tables.update, i.e. client.update_table) that appends fields
+  changes only the emulator's catalog, not the DuckDB table behind it, so the new columns cannot
+  be written or read. BigQuery adds them (NULL in stored rows), so the mend adds them to the
+  DuckDB table too (ALTER TABLE ADD COLUMN, with the emulator's own type mapping).
 """
 from __future__ import annotations
 
@@ -52,8 +56,33 @@ def _patch_json_load() -> None:
             executor._LOAD_FORMAT_HANDLERS[fmt] = load_json
 
 
+def _patch_schema_update() -> None:
+    from bqemulator.api.routes.tables import _field_to_rest
+    from bqemulator.catalog.duckdb_repository import DuckDBCatalogRepository
+    from bqemulator.catalog.memory_repository import MemoryCatalogRepository
+    from bqemulator.storage.sql_identifiers import quoted_table_ref
+    from bqemulator.storage.type_map import bq_schema_to_duckdb_columns
+
+    for repository in (DuckDBCatalogRepository, MemoryCatalogRepository):
+        original = repository.update_table
+
+        def update_table(self, table, _original=original):
+            old = self.get_table(table.project_id, table.dataset_id, table.table_id)
+            engine = getattr(self, "_engine", None)
+            if old is not None and engine is not None and old.schema_ is not None and table.schema_ is not None:
+                known = {f.name for f in old.schema_.fields}
+                added = [_field_to_rest(f) for f in table.schema_.fields if f.name not in known]
+                ref = quoted_table_ref(table.project_id, table.dataset_id, table.table_id)
+                for name, kind in (bq_schema_to_duckdb_columns(added) if added else []):
+                    engine.execute(f'ALTER TABLE {ref} ADD COLUMN "{name}" {kind}')
+            return _original(self, table)
+
+        repository.update_table = update_table
+
+
 def main() -> None:
     _patch_json_load()
+    _patch_schema_update()
     from bqemulator.cli import main as cli
 
     sys.argv[0] = "bqemulator"

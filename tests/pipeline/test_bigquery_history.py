@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import Settings
+from schemas.warehouse import SCHEMA_VERSION
 from tests.emulators.bqemulator import bigquery_emulator  # noqa: F401 - the session fixture
 from tests.emulators.dev_runs import MISSING_FEED
 from tests.support.corpus import SYNDICATION_DEV
@@ -285,8 +286,8 @@ def test_an_old_dataset_upgrades_in_place(history, upgraded):
     old, new, again = upgraded["old"], upgraded["upgraded"], upgraded["again"]
     # Dropping the two tables leaves exactly what a version-1 warehouse holds.
     assert old["tables"] == ["articles", "dead_letters", "feed_state", "stories"]
-    assert upgraded["version_before"] == 1 and upgraded["version_after"] == 2
-    assert upgraded["meta"] == [{"key": "schema_version", "value": "2"}]
+    assert upgraded["version_before"] == 1 and upgraded["version_after"] == SCHEMA_VERSION
+    assert upgraded["meta"] == [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
     n = len(stored["stories"])
     assert f"signing {n} stored articles" in upgraded["said"]
     assert sum(upgraded["signed_pages"]) == n and len(upgraded["signed_pages"]) > 1

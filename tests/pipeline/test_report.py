@@ -65,7 +65,7 @@ def test_report_is_self_contained(demo_report):
 def test_report_shows_every_section_with_the_demo_facts(demo_report):
     _, _, out = demo_report
     text = out.read_text(encoding="utf-8")
-    for sid in ("over-time", "agency-outlets", "lag", "stories", "dead-letters", "feeds"):
+    for sid in ("over-time", "agency-outlets", "lag", "stories", "paywall", "dead-letters", "feeds"):
         assert f'<section id="{sid}">' in text
     assert "Centre to set up 40 cold-storage hubs" in text  # a 3-outlet story
     assert "meridiantimes.example" in text and "asiawiredigest.example" in text
@@ -214,7 +214,7 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     for chart in verdict["charts"]:
         assert chart["width"] > 300 and chart["height"] > 20 and chart["marks"] >= 1, chart
     assert all(img["complete"] and img["width"] > 0 for img in verdict["images"]), verdict["images"]
-    assert len(verdict["sections"]) == 6 and verdict["tables"] >= 10
+    assert len(verdict["sections"]) == 7 and verdict["tables"] >= 10
     # 2. The pixels: a full-page screenshot shows the charts' colours.
     shot = artifacts / "wiredesk-report.png"
     shot.unlink(missing_ok=True)

@@ -161,6 +161,26 @@ def test_dead_letters_by_reason(dev, articles):
     assert [r["attempts"] for r in bq] == [r["attempts"] * 2 for r in expected]
 
 
+def test_paywalled_per_outlet(dev, articles):
+    duck, bq = both(dev, "paywalled_per_outlet")
+    groups = collections.defaultdict(list)
+    for a in articles["articles"]:
+        groups[a["outlet"]].append(a)
+    expected = []
+    for outlet, rows in groups.items():
+        paywalled = sum(1 for r in rows if r["is_accessible_for_free"] is False)
+        expected.append({"outlet": outlet, "articles": len(rows),
+                         "declared": sum(1 for r in rows if r["is_accessible_for_free"] is not None),
+                         "paywalled": paywalled, "truncated": sum(1 for r in rows if r["truncated"]),
+                         "pct_paywalled": round(100.0 * paywalled / len(rows), 1)})
+    expected.sort(key=lambda r: (-r["pct_paywalled"], -r["articles"], r["outlet"]))
+    # Every article row of this run carries the flags (the dev pages declare no paywall), none NULL.
+    assert len(expected) >= 3 and all(a["truncated"] is not None for a in articles["articles"])
+    assert duck == expected
+    assert bq == expected
+    # Flag values themselves, on real paywalled pages: tests/transforms/extract/test_paywall.py.
+
+
 def test_query_cli_runs_a_saved_analysis(dev, capsys):
     from pipeline.cli import main
 

@@ -1,4 +1,4 @@
-"""CleanArticles: drop boilerplate lines from the body, keeping them aside for tagging."""
+"""CleanArticles: drop boilerplate lines from the body, keeping them aside for tagging; flag teaser bodies."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +11,7 @@ from schemas.settings import Settings
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
 from transforms.beam_common.metrics import counter
 from transforms.clean.cleaning import LineCleaner, default_cleaner
+from transforms.extract.paywall import teaser
 from transforms.tag.registry import AgencyRegistry
 from transforms.util.text import count_words
 
@@ -25,7 +26,7 @@ def content_hash(body: str) -> str:
 
 
 class CleanDraft(beam.DoFn):
-    """Keeps body paragraphs, sets word count and hash, and dead-letters pages left without an article."""
+    """Keeps body paragraphs, sets word count, hash and teaser flag; dead-letters pages left without an article."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
@@ -46,10 +47,15 @@ class CleanDraft(beam.DoFn):
                             f"(minimum {self._settings.min_body_words})",
                             url=article.url, feed_url=article.feed_url, payload=body)
             return
+        truncated, why = teaser(body, words, article.is_accessible_for_free, draft.declared_word_count,
+                                self._settings.paywall)
         counter(STAGE, "cleaned").inc()
         counter(STAGE, "lines_removed").inc(len(removed))
+        if truncated:
+            counter(STAGE, "truncated").inc()
         yield draft._replace(
-            article=article._replace(body=body, word_count=words, content_hash=content_hash(body)),
+            article=article._replace(body=body, word_count=words, content_hash=content_hash(body),
+                                     truncated=truncated, truncated_reason=why),
             removed_lines=list(removed))
 
 

@@ -13,6 +13,7 @@ from transforms.extract import metadata
 from transforms.extract.body import article_words, body_lines, drop_header_lines, header_texts
 from transforms.extract.embedded import embedded_article_html
 from transforms.extract.html import article_jsonld, parse
+from transforms.extract.paywall import read_paywall
 from transforms.extract.results import ExtractionError, PageMeta
 
 # A page with fewer words of non-boilerplate text has no article (a one-line brief still has ~15).
@@ -47,6 +48,7 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
         published_at_source=published_source,
         canonical_url=metadata.canonical_url(tree, meta, url),
         raw_lines=lines,
+        paywall=read_paywall(tree, ld),
     )
 
 

@@ -32,6 +32,7 @@ class PageMeta(NamedTuple):
     published_at_source: str | None  # 'feed', 'jsonld', 'meta', 'url' or 'text'
     canonical_url: str | None
     raw_lines: list[str]
+    paywall: object = None  # paywall.Paywall: what the page declares about its paywall
 
 
 class PageSignals(NamedTuple):

@@ -60,6 +60,8 @@ class ExtractPage(beam.DoFn):
             published_at_source=source,
             fetched_at=page.fetched_at,
             pipeline_version=self._settings.pipeline_version,
+            is_accessible_for_free=meta.paywall.is_accessible_for_free,
+            paywall_evidence=meta.paywall.evidence,
         )
         counter(STAGE, "extracted").inc()
         yield Draft(
@@ -70,6 +72,7 @@ class ExtractPage(beam.DoFn):
             bylines=list(signals.bylines),
             structured_authors=list(signals.structured_authors),
             agency_hint=entry.agency_hint,
+            declared_word_count=meta.paywall.declared_word_count,
         )
 
 

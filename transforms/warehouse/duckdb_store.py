@@ -10,6 +10,7 @@ from schemas.declare import duckdb_type
 from schemas.errors import WarehouseError
 from schemas.types import TABLES
 from schemas.warehouse import duckdb_statements
+from transforms.warehouse import columns
 
 # What a second write of the same key does: articles and dead letters keep the first row
 # (a rerun adds nothing); feed_state always holds the latest poll; story_index the latest
@@ -49,9 +50,19 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
             delay = min(delay * 2, 1.0)
 
 
-def ensure_schema(con) -> None:
-    for stmt in duckdb_statements():
+def ensure_schema(con) -> dict:
+    """Create what is missing, declared columns of stored tables included; returns {table: [Field added]}."""
+    stmts = duckdb_statements()
+    creates = [s for s in stmts if s.startswith("CREATE TABLE")]
+    for stmt in creates:
         con.execute(stmt)
+    # Before the comments: they name every declared column, new ones too.
+    added = columns.duckdb_missing(con)
+    columns.duckdb_add(con, added)
+    for stmt in stmts:
+        if stmt not in creates:
+            con.execute(stmt)
+    return added
 
 
 def _insert_sql(table: str, source: str) -> str:

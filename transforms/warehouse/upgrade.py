@@ -1,9 +1,11 @@
-"""Bring a warehouse to the current schema in place: new tables, and story_index back-filled once.
+"""Bring a warehouse to the current schema in place: new tables and columns, and story_index back-filled once.
 
-A warehouse written before schema version 2 has articles but no story_index. Upgrading signs each
-stored body once (the only time a stored body is ever MinHashed), writes its index row with the
-article's own story id and story agency, and records the version. No article, dead letter or
-feed state is touched, so every row and every story id stays as it was. The same check also
+Every column declared in schemas.types that a stored table lacks is added (columns.py), on every
+start and whatever the recorded version; stored rows read NULL in it. A warehouse written before
+schema version 2 has articles but no story_index. Upgrading signs each stored body once (the
+only time a stored body is ever MinHashed), writes its index row with the article's own story id
+and story agency, and records the version. No stored value of an article, dead letter or feed
+state is changed, so every row and every story id stays as it was. The same check also
 mends a story_index left short by a run that died between two batches, and drops index rows
 whose article the warehouse refused: it runs whenever the two tables hold different numbers of
 rows, and a count is cheap on both engines.
@@ -78,13 +80,13 @@ def _duckdb_is_current(path: str, wait_s: float) -> bool:
     """
     from pathlib import Path
 
-    from transforms.warehouse import duckdb_store
+    from transforms.warehouse import columns, duckdb_store
 
     if not Path(path).exists():
         return False
     con = duckdb_store.connect(path, read_only=True, wait_s=wait_s)
     try:
-        if duckdb_version(con) != SCHEMA_VERSION:
+        if duckdb_version(con) != SCHEMA_VERSION or columns.duckdb_missing(con):
             return False
         articles, indexed = _duckdb_counts(con)
         return articles == indexed
@@ -94,14 +96,17 @@ def _duckdb_is_current(path: str, wait_s: float) -> bool:
 
 def upgrade_duckdb(path: str, settings: Settings, say=print) -> dict:
     """Create missing tables, back-fill story_index, record the version; returns what it did."""
-    from transforms.warehouse import duckdb_store
+    from transforms.warehouse import columns, duckdb_store
 
     if _duckdb_is_current(path, settings.warehouse.lock_wait_s):
-        return {"from_version": SCHEMA_VERSION, "to_version": SCHEMA_VERSION, "signed": 0}
+        return {"from_version": SCHEMA_VERSION, "to_version": SCHEMA_VERSION, "signed": 0, "added_columns": []}
     con = duckdb_store.connect(path, wait_s=settings.warehouse.lock_wait_s)
     try:
         before = duckdb_version(con)
-        duckdb_store.ensure_schema(con)
+        added = duckdb_store.ensure_schema(con)
+        if added:
+            say(f"wiredesk: upgrading {path} to schema {SCHEMA_VERSION}: added column(s) {columns.describe(added)} "
+                f"(NULL in stored rows)")
         articles, indexed = _duckdb_counts(con)
         signed = 0
         if articles != indexed:
@@ -126,9 +131,14 @@ def upgrade_duckdb(path: str, settings: Settings, say=print) -> dict:
                         "(SELECT 1 FROM articles a WHERE a.article_id = s.article_id)")
         con.execute(f"INSERT INTO {META_TABLE} VALUES ('schema_version', $1) "
                     f"ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [str(SCHEMA_VERSION)])
-        return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": signed}
+        return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": signed,
+                "added_columns": _names(added)}
     finally:
         con.close()
+
+
+def _names(added: dict) -> list:
+    return [f"{table}.{f.name}" for table, fields in added.items() for f in fields]
 
 
 # -- BigQuery -------------------------------------------------------------------------------------
@@ -151,14 +161,19 @@ def upgrade_bigquery(bq, target, settings: Settings, say=print, before: int | No
 
     from google.cloud import bigquery
 
+    from transforms.warehouse import columns
     from transforms.warehouse.bigquery_rows import to_json_row
 
     before = bigquery_version(bq, target) if before is None else before
+    added = columns.bigquery_add_missing(bq, target)
+    if added:
+        say(f"wiredesk: upgrading {target} to schema {SCHEMA_VERSION}: added column(s) {columns.describe(added)} "
+            f"(NULL in stored rows)")
     counts = list(bq.query(f"SELECT (SELECT COUNT(*) FROM `{target.ref('articles')}`), "
                            f"(SELECT COUNT(*) FROM `{target.ref('story_index')}`)").result())[0]
-    if before == SCHEMA_VERSION and counts[0] == counts[1]:
-        # Current: a run's start-up reads two counts and writes nothing (no DML job per run).
-        return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": 0}
+    if before == SCHEMA_VERSION and counts[0] == counts[1] and not added:
+        # Current: a run's start-up reads the tables' schemas and two counts, and writes nothing.
+        return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": 0, "added_columns": []}
     signed = 0
     if counts[0] != counts[1]:
         job = bq.query(
@@ -195,7 +210,7 @@ def upgrade_bigquery(bq, target, settings: Settings, say=print, before: int | No
              f"WHEN NOT MATCHED THEN INSERT (key, value) VALUES (S.key, S.value)",
              job_config=bigquery.QueryJobConfig(query_parameters=[
                  bigquery.ScalarQueryParameter("v", "STRING", str(SCHEMA_VERSION))])).result()
-    return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": signed}
+    return {"from_version": before, "to_version": SCHEMA_VERSION, "signed": signed, "added_columns": _names(added)}
 
 
 def _drop_orphans(bq, target, say) -> None:

@@ -127,7 +127,8 @@ def test_extract_page_returns_page_meta():
                         now=NOW)
     assert isinstance(page, PageMeta)
     assert page._fields == ('title', 'description', 'authors', 'section', 'tags', 'language', 'published_at',
-                            'published_at_source', 'canonical_url', 'raw_lines')
+                            'published_at_source', 'canonical_url', 'raw_lines', 'paywall')
+    assert page.paywall == (None, None, None)  # the page declares no paywall and no wordCount
     assert (page.title, page.description, page.authors) == ('Headline here now', 'Summary.', ['Ann Smith', 'Bob Jones'])
     assert (page.section, page.tags, page.language) == ('World', ['Talks', 'World'], 'en')
     assert page.canonical_url == 'http://x.example/2020/02/03/story'

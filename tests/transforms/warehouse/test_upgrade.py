@@ -55,7 +55,7 @@ def test_an_up_to_date_warehouse_is_not_written_at_start_up(tmp_path):
     assert first["from_version"] == 0 and first["to_version"] == SCHEMA_VERSION
     before = os.stat(path).st_mtime_ns, os.path.getsize(path)
     again = upgrade_duckdb(str(path), SETTINGS, say=lambda line: None)
-    assert again == {"from_version": SCHEMA_VERSION, "to_version": SCHEMA_VERSION, "signed": 0}
+    assert again == {"from_version": SCHEMA_VERSION, "to_version": SCHEMA_VERSION, "signed": 0, "added_columns": []}
     assert (os.stat(path).st_mtime_ns, os.path.getsize(path)) == before
 
 
