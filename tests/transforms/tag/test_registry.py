@@ -212,6 +212,11 @@ def test_strong_or_unknown_spellings_are_not_weak(registry, spelling):
     assert not registry.is_weak(spelling)
 
 
+def test_canonical_can_refuse_weak_codes(registry):
+    assert registry.canonical("AA", weak=False) is None and registry.canonical("Dow Jones", weak=False) is None
+    assert registry.canonical("Anadolu Ajansı", weak=False) == "Anadolu" and registry.canonical("EFE", weak=False) == "EFE"
+
+
 def test_weak_codes_are_case_sensitive_like_codes(registry):
     assert registry.canonical("aa") is None and registry.canonical("Map") is None and registry.canonical("cp") is None
 
