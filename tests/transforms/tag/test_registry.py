@@ -63,6 +63,15 @@ def test_generic_pseudo_agency_and_its_languages(registry):
         assert registry.canonical(word) == "Agencies", word
 
 
+@pytest.mark.parametrize("line, credited", [
+    ("Mit Agenturmaterial.", True), ("mit Material von Agenturen", True), ("Con información de agencias", True),
+    ("Avec agences", True), ("With agency inputs", True), ("Mit Agenturmaterial und Fotos wurde gestritten.", False),
+    ("Agenturen melden steigende Preise", False),
+])
+def test_generic_credit_lines_in_several_languages(registry, line, credited):
+    assert any(p.search(line) for p, a in registry.credit_patterns if a == "Agencies") == credited
+
+
 def test_every_named_agency_documents_country_and_languages():
     undocumented = [e["name"] for e in load_registry_data() if not e["generic"]
                     and (not e["country"] or not e["languages"])]
@@ -181,7 +190,8 @@ def test_cjk_names_match_without_word_boundaries(registry, text, agency, spellin
 
 
 @pytest.mark.parametrize("text", ["연합뉴스TV 보도", "MBC뉴스10", "共同声明を発表", "時事問題", "Reutersville", "AP-NORC poll",
-                                  "the MENA region", "Kaynak: AA", "Anadolu Yakası", "the lusa community"])
+                                  "the MENA region", "Kaynak: AA", "Anadolu Yakası", "the lusa community",
+                                  "orang bernama Ali", "di antara mereka"])
 def test_no_strong_name_in(registry, text):
     assert list(registry.find(text)) == []
 
