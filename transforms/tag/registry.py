@@ -56,8 +56,8 @@ class AgencyRegistry:
 
     @classmethod
     def default(cls) -> "AgencyRegistry":
-        """Build from the packaged agencies.yaml."""
-        return cls.from_data(load_registry_data())
+        """Build from the packaged agencies.yaml (load_registry_data has validated it)."""
+        return cls(load_registry_data())
 
     def _index_entry(self, entry: dict) -> None:
         canonical = entry["name"]
