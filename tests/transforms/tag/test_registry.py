@@ -256,13 +256,15 @@ def test_cleaner_builds_on_the_strong_names(registry):
     ("(세종=뉴시스)", "Newsis"), ("(서울=뉴스1) 김기자", "News1"), ("МОСКВА, 24 апреля. /ТАСС/.", "TASS"),
     ("MOSCOW, April 24. /TASS/.", "TASS"), ("МОСКВА, 24 апр — РИА Новости.", "RIA"),
     ("Москва. 24 апреля. INTERFAX.RU - Президент", "Interfax"), ("（中央社記者王小明台北24日電）", "CNA"),
-    ("（法新社巴黎24日電）", "AFP"), ("路透社伦敦4月24日电", "Reuters"),
+    ("（法新社巴黎24日電）", "AFP"), ("路透社伦敦4月24日电", "Reuters"), ("【ワシントンAFP時事】", "AFP"),
+    ("中新社北京4月24日电", "China News Service"),
 ])
 def test_dateline_patterns(registry, line, agency):
     assert [a for p, a in registry.dateline_patterns if p.match(line)] == [agency]
 
 
 @pytest.mark.parametrize("line", ["新华社记者 张三 摄", "据新华社报道，北京4月24日电", "【ソウル＝共同】", "共同通信によると",
-                                  "(서울=연합뉴스TV)", "Фото: ТАСС", "本报北京4月24日电"])
+                                  "(서울=연합뉴스TV)", "Фото: ТАСС", "本报北京4月24日电", "(워싱턴 AP=연합뉴스)",
+                                  "(베이징 신화=연합뉴스)", "(워싱턴=AP/뉴시스)"])
 def test_dateline_patterns_negatives(registry, line):
     assert [a for p, a in registry.dateline_patterns if p.match(line)] == []
