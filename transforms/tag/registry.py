@@ -6,6 +6,7 @@ describes the data and how names are matched.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ _SPACED_WORD = "[0-9A-Za-z_\u00c0-\u00ff]"
 # A hyphen followed by a letter continues the word ("AP-NORC", "dpa-AFX"), so it is not a name boundary.
 _START = r"(?<!\w)"
 _END = r"(?!\w|-\w)"
-_PLACEHOLDERS = ("{name}", "{weak_name}", "{any_name}")
+_PLACEHOLDERS = {"{name}": "name_pattern", "{weak_name}": "weak_pattern", "{any_name}": "any_name_pattern"}
 
 
 class AgencyRegistry:
@@ -43,10 +44,7 @@ class AgencyRegistry:
         # A spelling that is strong anywhere ("EFE" next to the weak "Efe") is strong.
         self._weak = {k: v for k, v in self._weak.items() if k not in self._codes}
         self.name_pattern = _names_pattern(self._aliases, self._codes)
-        self.weak_pattern = _names_pattern({}, self._weak)
-        self.any_name_pattern = _names_pattern(self._aliases, {**self._codes, **self._weak})
         self.name_re = re.compile(self.name_pattern)
-        self._any_name_re: re.Pattern | None = None
         self.credit_patterns = [(re.compile(p, re.I), e["name"]) for e in entries for p in e["credit_patterns"]]
         self.dateline_patterns = [(re.compile(p), e["name"]) for e in entries for p in e["dateline_patterns"]]
         self._compiled: dict[tuple[str, int], re.Pattern] = {}
@@ -58,8 +56,8 @@ class AgencyRegistry:
 
     @classmethod
     def default(cls) -> "AgencyRegistry":
-        """Build from the packaged agencies.yaml."""
-        return cls.from_data(load_registry_data())
+        """Build from the packaged agencies.yaml (load_registry_data has validated it)."""
+        return cls(load_registry_data())
 
     def _index_entry(self, entry: dict) -> None:
         canonical = entry["name"]
@@ -76,17 +74,35 @@ class AgencyRegistry:
         for domain in entry["domains"]:
             self._domains[domain] = canonical
 
+    # Weak codes are for the few explicit credit forms, so their patterns are built on first use.
+    @functools.cached_property
+    def weak_pattern(self) -> str:
+        """Regex alternative of the weak codes only."""
+        return _names_pattern({}, self._weak)
+
+    @functools.cached_property
+    def any_name_pattern(self) -> str:
+        """Regex alternative of every spelling, weak codes included."""
+        return _names_pattern(self._aliases, {**self._codes, **self._weak})
+
+    @functools.cached_property
+    def _any_name_re(self) -> re.Pattern:
+        return re.compile(self.any_name_pattern)
+
     @property
     def names(self) -> list[str]:
         """Canonical names in registry order."""
         return [e["name"] for e in self._entries]
 
-    def canonical(self, name: str) -> str | None:
-        """Map a name, alias, code or weak code as written on a page to its canonical name, or None."""
+    def canonical(self, name: str, weak: bool = True) -> str | None:
+        """Map a name, alias, code or weak code as written on a page to its canonical name, or None.
+
+        weak=False: a weak code alone ("AA", "MAP") maps to None, for places that are no explicit credit form.
+        """
         if not isinstance(name, str):
             return None
         text = " ".join(name.split())
-        found = self._codes.get(text) or self._weak.get(text)
+        found = self._codes.get(text) or (self._weak.get(text) if weak else None)
         return found or self._aliases.get(text.casefold())
 
     def is_weak(self, spelling: str) -> bool:
@@ -121,8 +137,6 @@ class AgencyRegistry:
 
     def find(self, text: str, weak: bool = False) -> Iterator[tuple[str, re.Match]]:
         """Yield (canonical, match) for every agency name written in text; weak codes too when weak=True."""
-        if weak and self._any_name_re is None:
-            self._any_name_re = re.compile(self.any_name_pattern)
         name_re = self._any_name_re if weak else self.name_re
         for match in name_re.finditer(text or ""):
             canonical = self.canonical(match.group(0))
@@ -138,9 +152,9 @@ class AgencyRegistry:
         key = (template, flags)
         if key not in self._compiled:
             pattern = template
-            for placeholder, names in zip(_PLACEHOLDERS, (self.name_pattern, self.weak_pattern,
-                                                          self.any_name_pattern)):
-                pattern = pattern.replace(placeholder, f"(?:{names})")
+            for placeholder, attribute in _PLACEHOLDERS.items():
+                if placeholder in pattern:
+                    pattern = pattern.replace(placeholder, f"(?:{getattr(self, attribute)})")
             self._compiled[key] = re.compile(pattern, flags)
         return self._compiled[key]
 

@@ -30,8 +30,12 @@ def load_registry_data(path: str | None = None) -> list[dict]:
     name = path or "agencies.yaml"
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError as err:
-        raise RegistryError(f"agency registry {name}: {yaml_problem(err)}") from None
+    except yaml.YAMLError:
+        # Word the mistake as the pure-Python parser does, like a mistake in the feeds file.
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise RegistryError(f"agency registry {name}: {yaml_problem(err)}") from None
     try:
         return validate_registry_data(data)
     except RegistryError as err:

@@ -63,6 +63,15 @@ def test_generic_pseudo_agency_and_its_languages(registry):
         assert registry.canonical(word) == "Agencies", word
 
 
+@pytest.mark.parametrize("line, credited", [
+    ("Mit Agenturmaterial.", True), ("mit Material von Agenturen", True), ("Con información de agencias", True),
+    ("Avec agences", True), ("With agency inputs", True), ("Mit Agenturmaterial und Fotos wurde gestritten.", False),
+    ("Agenturen melden steigende Preise", False),
+])
+def test_generic_credit_lines_in_several_languages(registry, line, credited):
+    assert any(p.search(line) for p, a in registry.credit_patterns if a == "Agencies") == credited
+
+
 def test_every_named_agency_documents_country_and_languages():
     undocumented = [e["name"] for e in load_registry_data() if not e["generic"]
                     and (not e["country"] or not e["languages"])]
@@ -181,7 +190,8 @@ def test_cjk_names_match_without_word_boundaries(registry, text, agency, spellin
 
 
 @pytest.mark.parametrize("text", ["연합뉴스TV 보도", "MBC뉴스10", "共同声明を発表", "時事問題", "Reutersville", "AP-NORC poll",
-                                  "the MENA region", "Kaynak: AA", "Anadolu Yakası", "the lusa community"])
+                                  "the MENA region", "Kaynak: AA", "Anadolu Yakası", "the lusa community",
+                                  "orang bernama Ali", "di antara mereka"])
 def test_no_strong_name_in(registry, text):
     assert list(registry.find(text)) == []
 
@@ -210,6 +220,11 @@ def test_weak_codes_are_weak_and_still_canonical(registry, spelling, agency):
                                       "新华社", "nobody", "", None, "aa", "Map"])
 def test_strong_or_unknown_spellings_are_not_weak(registry, spelling):
     assert not registry.is_weak(spelling)
+
+
+def test_canonical_can_refuse_weak_codes(registry):
+    assert registry.canonical("AA", weak=False) is None and registry.canonical("Dow Jones", weak=False) is None
+    assert registry.canonical("Anadolu Ajansı", weak=False) == "Anadolu" and registry.canonical("EFE", weak=False) == "EFE"
 
 
 def test_weak_codes_are_case_sensitive_like_codes(registry):
@@ -241,13 +256,15 @@ def test_cleaner_builds_on_the_strong_names(registry):
     ("(세종=뉴시스)", "Newsis"), ("(서울=뉴스1) 김기자", "News1"), ("МОСКВА, 24 апреля. /ТАСС/.", "TASS"),
     ("MOSCOW, April 24. /TASS/.", "TASS"), ("МОСКВА, 24 апр — РИА Новости.", "RIA"),
     ("Москва. 24 апреля. INTERFAX.RU - Президент", "Interfax"), ("（中央社記者王小明台北24日電）", "CNA"),
-    ("（法新社巴黎24日電）", "AFP"), ("路透社伦敦4月24日电", "Reuters"),
+    ("（法新社巴黎24日電）", "AFP"), ("路透社伦敦4月24日电", "Reuters"), ("【ワシントンAFP時事】", "AFP"),
+    ("中新社北京4月24日电", "China News Service"),
 ])
 def test_dateline_patterns(registry, line, agency):
     assert [a for p, a in registry.dateline_patterns if p.match(line)] == [agency]
 
 
 @pytest.mark.parametrize("line", ["新华社记者 张三 摄", "据新华社报道，北京4月24日电", "【ソウル＝共同】", "共同通信によると",
-                                  "(서울=연합뉴스TV)", "Фото: ТАСС", "本报北京4月24日电"])
+                                  "(서울=연합뉴스TV)", "Фото: ТАСС", "本报北京4月24日电", "(워싱턴 AP=연합뉴스)",
+                                  "(베이징 신화=연합뉴스)", "(워싱턴=AP/뉴시스)"])
 def test_dateline_patterns_negatives(registry, line):
     assert [a for p, a in registry.dateline_patterns if p.match(line)] == []
