@@ -132,7 +132,8 @@ DRAFT = RowType("Draft", "An article between extraction and deduplication, with 
       repeated=True),
     F("caption_lines", "string", "Text of figure captions and photo credits.", repeated=True),
     F("bylines", "string", "Byline texts and meta author values.", repeated=True),
-    F("structured_authors", "string", "Author names from JSON-LD / microdata.", repeated=True),
+    F("structured_authors", "string",
+      "Author, provider and publisher names from JSON-LD, microdata and provider labels.", repeated=True),
     F("agency_hint", "string", "Agency the feeds file says the feed carries, if any."),
     F("declared_word_count", "int", "The page's JSON-LD wordCount, which the teaser check compares with the body."),
 ))

@@ -318,7 +318,7 @@ def provider_texts(root) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------------------------------------- JSON-LD
-_AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization")
+_AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization", "publisher")
 _NAME_IN_AUTHOR_RE = re.compile(
     r"""["'](?:author|creator|provider)["']\s*:\s*(?:\[[^\]]*\]|\{[^{}]*\}|["'][^"']*["'])""", re.S)
 _AUTHOR_NAME_RE = re.compile(
@@ -326,7 +326,7 @@ _AUTHOR_NAME_RE = re.compile(
 
 
 def jsonld_authors(root) -> Iterator[str]:
-    """Author (and provider) names from every JSON-LD block, including @graph and lists."""
+    """Author, provider and publisher names from every JSON-LD block, including @graph and lists."""
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue

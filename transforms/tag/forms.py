@@ -95,7 +95,7 @@ CONTRIBUTIONS = (
     r"\s+contributed(?:\s+reporting)?\s+to\s+this\s+(?:report|story|article)",
     r"\b(?:with\s+(?:files|reporting|additional\s+reporting|material|information|inputs?)\s+(?:from|by)|"
     r"additional\s+reporting\s+(?:by|from)|(?:includes\s+)?(?:reporting|material|information)\s+from)\s+"
-    r"(?:the\s+)?{name}",
+    r"(?:the\s+)?{any_name}",
     r"\bmit\s+(?:material|informationen|agenturmaterial)\s+(?:von|der|des)\s+{name}",
     r"\bweitere\s+quellen\s*[:•·]?\s*{name}",
     r"\bavec\s+(?:l['’]\s*)?{name}\b",

@@ -11,6 +11,7 @@ never becomes the page's agency.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
@@ -18,6 +19,8 @@ from transforms.tag import forms
 from transforms.tag.evidence import Evidence, choose, dedupe, ordered, without_contributed
 from transforms.tag.regions import ANCHOR_MIN_CHARS, HEAD_LINES, TAIL_LINES, PageRegions, article_bylines
 from transforms.tag.registry import AgencyRegistry
+
+_FULL_WIDTH_RE = re.compile("[\uff01-\uff5e]")
 
 
 def tag_agency(raw_lines: list[str], removed_lines: list[str], signals: dict, registry: AgencyRegistry,
@@ -45,7 +48,12 @@ def tag_agency(raw_lines: list[str], removed_lines: list[str], signals: dict, re
 
 
 def _clean_lines(lines: Iterable[str] | None) -> list[str]:
-    return [forms.SPACE_RE.sub(" ", line).strip() for line in (lines or []) if line and line.strip()]
+    return [forms.SPACE_RE.sub(" ", _half_width(line)).strip() for line in (lines or []) if line and line.strip()]
+
+
+def _half_width(line: str) -> str:
+    # Japanese and Chinese pages write Latin credits in full width ("（ＡＰ）", "ＡＦＰ＝時事"); NFKC folds them.
+    return unicodedata.normalize("NFKC", line) if _FULL_WIDTH_RE.search(line) else line
 
 
 def _collect(raw: list[str], removed: list[str], signals: dict, bylines: list[str], page: PageRegions,
@@ -273,7 +281,8 @@ def _contributions(lines: list[str], registry: AgencyRegistry) -> Iterator[Evide
             if not match:
                 continue
             # Every agency from the form on: "... sowie der Nachrichtenagenturen AFP, AP, dpa und Reuters."
-            named = list(dict.fromkeys(a for a, _ in _strong(registry, line[match.start():])))
+            # A contribution is an explicit form, so weak codes count ("Additional reporting from PA").
+            named = list(dict.fromkeys(a for a, _ in registry.find(line[match.start():], weak=True)))
             if any(not registry.is_generic(a) for a in named):
                 yield from (Evidence(a, "contribution", line) for a in named if not registry.is_generic(a))
             else:

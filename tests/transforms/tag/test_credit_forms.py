@@ -194,3 +194,10 @@ def test_named_agency_inputs_on_a_staff_ticker_are_contributions(registry):
 @pytest.mark.parametrize("line", ["With Post wires", "Detroit News wire services", "Edited by A. Writer (with inputs from Agencies)"])
 def test_unnamed_wires_are_agencies(registry, line):
     assert tag(registry, [EN, line])[0] == "Agencies"
+
+
+def test_weak_code_in_a_contribution_and_full_width_credits(registry):
+    got, evidence = tag(registry, [EN, "Additional reporting from PA"], bylines=["By Michael Hincks"])
+    assert got is None and {"agency": "PA Media", "kind": "contribution", "text": "Additional reporting from PA"} in evidence
+    assert tag(registry, ["【ワシントン＝ＡＰ】" + JA, JA])[0] == "AP"
+    assert tag(registry, [JA, JA + "（ＡＦＰ）"])[0] == "AFP"
