@@ -43,9 +43,10 @@ def without_contributed(evidence: list[Evidence], is_bare_name, staff_byline: bo
     contributors = {e.agency for e in evidence if e.kind == "contribution"}
     if not contributors or not staff_byline:
         return evidence
-    return [e for e in evidence
-            if not (e.agency in contributors
-                    and (e.kind in ("structured_author", "disclaimer") or (e.kind == "byline" and is_bare_name(e.text))))]
+    def weak(e: Evidence) -> bool:
+        return e.kind in ("structured_author", "disclaimer") or (e.kind == "byline" and is_bare_name(e.text))
+
+    return [e for e in evidence if not (e.agency in contributors and weak(e))]
 
 
 def choose(evidence: list[Evidence], is_generic, hint: str | None) -> str | None:

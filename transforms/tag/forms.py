@@ -18,7 +18,8 @@ PHOTO_RE = re.compile(
     r"getty|screenshot|infogra\w+|archivbild|symbolbild)\b|写真|사진|圖片|图片|фото|صورة", re.I)
 
 # Labels that introduce the source of a text: "Source:", "Quelle:", "Bron:", "Kaynak:", "来源：".
-SOURCE_LABEL = (r"(?:sources?|quellen?|tekst|text|bron(?:nen)?|fuentes?|fontes?|fonti|kaynak(?:lar)?|źródło|zdroj|forrás|"
+SOURCE_LABEL = (r"(?:sources?|quellen?|tekst|text|bron(?:nen)?|fuentes?|fontes?|fonti|kaynak(?:lar)?|źródło|zdroj|"
+                r"forrás|"
                 r"izvor|källa|kilde|lähde|πηγή|источник|джерело|agency|agencia|agence|agentur|courtesy|credit|"
                 r"provided\s+by|来源|來源|출처|出典|出所|المصدر)")
 SOURCE_LABEL_RE = re.compile(r"^\s*" + SOURCE_LABEL + r"\s*[:：]\s*", re.I)

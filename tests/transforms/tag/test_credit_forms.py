@@ -6,7 +6,8 @@ from transforms.tag.rules import tag_agency
 
 EN = "The minister said the talks would continue next week, officials confirmed on Tuesday."
 DE = "Der Minister sagte, die Gespräche würden in der kommenden Woche fortgesetzt, bestätigten Beamte am Dienstag."
-FR = "Le ministre a déclaré que les discussions se poursuivraient la semaine prochaine, ont confirmé mardi des responsables."
+FR = ("Le ministre a déclaré que les discussions se poursuivraient la semaine prochaine, "
+      "ont confirmé mardi des responsables.")
 ES = "El ministro dijo que las conversaciones continuarán la próxima semana, confirmaron el martes las autoridades."
 TR = "Bakan, görüşmelerin gelecek hafta devam edeceğini söyledi ve yetkililer salı günü bunu doğruladı."
 JA = "政府は二十四日、来週も協議を続ける方針を明らかにした。関係者によると、双方は合意に向けて調整を進めている。"
@@ -191,13 +192,15 @@ def test_named_agency_inputs_on_a_staff_ticker_are_contributions(registry):
     assert [e["agency"] for e in evidence if e["kind"] == "contribution"] == ["AFP", "AP", "dpa", "KNA", "Reuters"]
 
 
-@pytest.mark.parametrize("line", ["With Post wires", "Detroit News wire services", "Edited by A. Writer (with inputs from Agencies)"])
+@pytest.mark.parametrize("line", [
+    "With Post wires", "Detroit News wire services", "Edited by A. Writer (with inputs from Agencies)"])
 def test_unnamed_wires_are_agencies(registry, line):
     assert tag(registry, [EN, line])[0] == "Agencies"
 
 
 def test_weak_code_in_a_contribution_and_full_width_credits(registry):
     got, evidence = tag(registry, [EN, "Additional reporting from PA"], bylines=["By Michael Hincks"])
-    assert got is None and {"agency": "PA Media", "kind": "contribution", "text": "Additional reporting from PA"} in evidence
+    assert got is None
+    assert {"agency": "PA Media", "kind": "contribution", "text": "Additional reporting from PA"} in evidence
     assert tag(registry, ["【ワシントン＝ＡＰ】" + JA, JA])[0] == "AP"
     assert tag(registry, [JA, JA + "（ＡＦＰ）"])[0] == "AFP"

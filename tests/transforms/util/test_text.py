@@ -14,6 +14,7 @@ def test_count_words(text, words):
 
 
 def test_a_japanese_paragraph_is_not_one_word():
-    paragraph = "政府は二十四日、来週も協議を続ける方針を明らかにした。関係者によると、双方は合意に向けて調整を進めている。"
+    paragraph = ("政府は二十四日、来週も協議を続ける方針を明らかにした。"
+                 "関係者によると、双方は合意に向けて調整を進めている。")
     assert count_words(paragraph) > 40
     assert len(paragraph.split()) == 1
