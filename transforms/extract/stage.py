@@ -44,6 +44,8 @@ class ExtractPage(beam.DoFn):
         source = meta.published_at_source
         if not published_at:
             published_at, source = page.fetched_at, "fetch"
+        elif source == "feed" and entry.source_kind == "sitemap":
+            source = "sitemap"  # the hint came from news:publication_date
         article = Article(
             article_id=article_id(canonical),
             url=entry.url,
@@ -60,6 +62,7 @@ class ExtractPage(beam.DoFn):
             published_at_source=source,
             fetched_at=page.fetched_at,
             pipeline_version=self._settings.pipeline_version,
+            source_kind=entry.source_kind or "feed",
         )
         counter(STAGE, "extracted").inc()
         yield Draft(

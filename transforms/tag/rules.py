@@ -15,7 +15,7 @@ from transforms.tag.registry import AgencyRegistry
 
 # How much one piece of evidence counts when evidence disagrees: the story's own dateline and credit
 # line beat a byline or template metadata of another agency; a disclaimer only confirms syndication.
-KIND_WEIGHT = {"dateline": 3, "credit_line": 3, "copyright": 2, "byline": 2, "structured_author": 1,
+KIND_WEIGHT = {"provider": 4, "dateline": 3, "credit_line": 3, "copyright": 2, "byline": 2, "structured_author": 1,
                "disclaimer": 1}
 # Lines this close to the start/end of the body are where datelines and credit lines live.
 HEAD_LINES = 3
