@@ -3,8 +3,8 @@
 A source is a sitemap URL (`kind='sitemap'`, a urlset or an index) or a site (`kind='site'`),
 whose sitemaps are the `Sitemap:` lines of its robots.txt, else /sitemap.xml. Indexes are
 followed breadth first to `max_sitemap_depth`, at most `max_sitemaps_per_poll` downloads a poll.
-The first sitemap is asked with conditional GET (its ETag / Last-Modified are the source's
-FeedState); on later polls, index children and entries dated (lastmod, news:publication_date) at
+The first sitemap, when it is a urlset, is asked with conditional GET (its ETag / Last-Modified
+are the source's FeedState); on later polls, index children and entries dated (lastmod, news:publication_date) at
 or before the last successful poll are passed over. Entries carry the news:title and
 news:publication_date as hints, with source_kind 'sitemap'.
 """
@@ -35,12 +35,16 @@ def poll_sitemaps(spec: FeedSpec, previous: FeedState | None, fetcher, settings:
     root = crawl.run(roots, conditional_headers(previous))
     entries = tuple(crawl.entries)
     if root is None:  # the first sitemap could not be read: the source failed this poll
-        return PollOutcome(entries, failed_state(spec.url, previous, polled_at, crawl.root_status),
+        return PollOutcome(entries, failed_state(spec.url, previous, polled_at, 0),
                            tuple(dead_letters), counts)
     if root.status == 304:
         count(counts, "feeds_unchanged")
         state = ok_state(spec.url, polled_at, 304, previous.etag if previous else None,
                          previous.last_modified if previous else None, previous.entries_seen if previous else 0)
+    elif crawl.root_is_index:
+        # An index's children change without it: no validators, so the next poll reads it again
+        # (it is small) and skips only the children whose lastmod is older than this poll.
+        state = ok_state(spec.url, polled_at, root.status, None, None, len(entries))
     else:
         state = ok_state(spec.url, polled_at, root.status, root.headers.get("etag"),
                          root.headers.get("last-modified"), len(entries))
@@ -72,7 +76,7 @@ class _Crawl:
         self.polled_at, self.counts, self.dead_letters, self.cutoff = polled_at, counts, dead_letters, cutoff
         self.entries: list = []
         self.links: set = set()
-        self.root_status = 0
+        self.root_is_index = False
 
     def run(self, roots: list, root_headers: dict):
         """Walk from roots; returns the first root's response (None when it failed)."""
@@ -104,6 +108,7 @@ class _Crawl:
             if sitemap.problem:
                 self._dead(*sitemap.problem, url, payload=response.body)
             if sitemap.kind == "index":
+                self.root_is_index = self.root_is_index or is_root
                 queue.extend(self._children(sitemap, response.final_url, depth))
             else:
                 for index, item in enumerate(sitemap.urls):
