@@ -16,7 +16,6 @@ from apache_beam.transforms.window import FixedWindows
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from schemas.settings import Settings
-from schemas.types import Draft
 from transforms.beam_common.dead_letters import DEAD, guarded_pardo
 from transforms.beam_common.metrics import count_all
 from transforms.deliveries.delivery import read_delivery
@@ -81,7 +80,7 @@ class ReadDropFolders(beam.PTransform):
             window = self._settings.stream.window_s
             items = items | "Window Folder Items" >> beam.WindowInto(FixedWindows(window))
             dead_letters = dead_letters | "Window Folder Dead Letters" >> beam.WindowInto(FixedWindows(window))
-        return {ITEMS: items.with_output_types(Draft), DEAD: dead_letters}
+        return {ITEMS: items, DEAD: dead_letters}
 
     def _watch(self, pbegin):
         stop = MAX_TIMESTAMP if self._stop_after_s is None else Timestamp.of(time.time() + self._stop_after_s)
