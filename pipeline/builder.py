@@ -35,8 +35,10 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
     settings = inputs.settings
     streaming = bool(options.view_as(StandardOptions).streaming)
     p = beam.Pipeline(options=options)
-    folders = [s for s in inputs.specs if s.kind == "folder"]
-    feeds = p | "Create Feeds" >> beam.Create([s for s in inputs.specs if s.kind != "folder"])
+    # The local live stream polls drop folders itself (its runner cannot run fileio's watch).
+    live = streaming and not isinstance(inputs.source, (PollPlan, PubSubSource))
+    folders = [] if live else [s for s in inputs.specs if s.kind == "folder"]
+    feeds = p | "Create Feeds" >> beam.Create([s for s in inputs.specs if s.kind != "folder" or live])
     registry = p | "Create Agency Registry" >> beam.Create([inputs.registry_data])
     read = feeds | "Read Feeds" >> (ReadFeedsStreaming(settings, _feed_source(inputs), inputs.lookup) if streaming
                                     else ReadFeeds(settings, inputs.lookup))
@@ -47,7 +49,7 @@ def build_pipeline(options: PipelineOptions, inputs: RunInputs) -> beam.Pipeline
     if ITEMS in read:
         drafts.append(read[ITEMS])
     if folders:
-        dropped = p | "Read Drop Folders" >> ReadDropFolders(folders, settings, streaming, inputs.duration_s)
+        dropped = p | "Read Drop Folders" >> ReadDropFolders(folders, settings, streaming, _watch_s(inputs))
         drafts.append(dropped[ITEMS])
         read_dead.append(dropped[DEAD])
     drafts = tuple(drafts) | "Flatten Drafts" >> beam.Flatten()
@@ -72,6 +74,14 @@ def _feed_source(inputs: RunInputs) -> beam.PTransform:
     if isinstance(source, PubSubSource):
         return "Read Entry Messages" >> ReadEntriesFromPubSub(source)
     return "Poll Feeds" >> source  # the local live stream prepare started (pipeline/local_stream.py)
+
+
+def _watch_s(inputs: RunInputs):
+    """How long a stream watches drop folders: --duration, else --max-polls folder intervals, else for ever."""
+    plan = inputs.source
+    if inputs.duration_s is not None or not isinstance(plan, PollPlan) or plan.max_polls is None:
+        return inputs.duration_s
+    return plan.max_polls * inputs.settings.sources.folder_poll_interval_s
 
 
 def _sink(options: PipelineOptions, inputs: RunInputs, streaming: bool) -> beam.PTransform:

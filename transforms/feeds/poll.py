@@ -11,6 +11,7 @@ from __future__ import annotations
 from schemas.settings import Settings
 from schemas.types import FeedEntry, FeedSpec, FeedState
 from transforms.deliveries.endpoint import poll_endpoint
+from transforms.deliveries.folder import poll_folder
 from transforms.feeds.outcome import ITEMS, STAGE, STATE, PollOutcome, conditional_headers  # noqa: F401 - re-exported
 from transforms.feeds.outcome import count as _count
 from transforms.feeds.outcome import dead as _dead
@@ -23,8 +24,9 @@ from transforms.fetch.errors import FetchError
 from transforms.util.ids import stable_id
 from transforms.util.times import iso, utc_now
 
-# What polls each kind of source (FeedSpec.kind); feeds are polled here.
-_POLLERS = {"sitemap": poll_sitemaps, "site": poll_sitemaps, "endpoint": poll_endpoint}
+# What polls each kind of source (FeedSpec.kind); feeds are polled here. Folders are polled only by
+# the local live stream; other runs read them with fileio (deliveries/stage.py).
+_POLLERS = {"sitemap": poll_sitemaps, "site": poll_sitemaps, "endpoint": poll_endpoint, "folder": poll_folder}
 
 
 def poll_feed(spec: FeedSpec, previous: FeedState | None, fetcher, settings: Settings,
