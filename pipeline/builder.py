@@ -15,10 +15,10 @@ from transforms.beam_common.dead_letters import DEAD
 from transforms.clean.stage import CleanArticles
 from transforms.dedup.beam_sign import INDEX
 from transforms.dedup.stage import DeduplicateBatch, DeduplicateStreaming
+from transforms.deliveries.stage import ReadDropFolders
 from transforms.extract.stage import ExtractArticles
 from transforms.feeds.beam_poll import PollFeeds
 from transforms.feeds.beam_pubsub import PubSubSource, ReadEntriesFromPubSub
-from transforms.deliveries.stage import ReadDropFolders
 from transforms.feeds.poll import ITEMS, STATE
 from transforms.feeds.schedule import PollPlan
 from transforms.feeds.stage import ReadFeeds, ReadFeedsStreaming

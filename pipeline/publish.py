@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 from schemas.errors import ConfigError
-
 from transforms.beam_common.metrics import count_all
 from transforms.feeds.beam_pubsub import encode_entry
 from transforms.feeds.poll import STAGE, STATE

@@ -90,11 +90,19 @@ def run(tmp_path_factory):
     mp.setenv("WIRE_KEY", KEY)
     try:
         with CorpusServer(routes) as server:
-            result = run_pipeline(["--feeds", str(feeds), "--warehouse", str(warehouse), "--proxy", server.url,
-                                   "--runner", "FnApiRunner"])
+            def again():
+                return run_pipeline(["--feeds", str(feeds), "--warehouse", str(warehouse), "--proxy", server.url,
+                                     "--runner", "FnApiRunner"])
+            result = again()
+            counts = _counts(warehouse)
+            rerun = again()
     finally:
         mp.undo()
-    return result, warehouse
+    return result, warehouse, (counts, _counts(warehouse), rerun)
+
+
+def _counts(warehouse) -> tuple:
+    return tuple(_query(warehouse, f"SELECT count(*) FROM {t}")[0][0] for t in ("articles", "dead_letters"))
 
 
 def _query(warehouse, sql):
@@ -106,7 +114,7 @@ def _query(warehouse, sql):
 
 
 def test_every_source_kind_lands_and_every_entry_is_accounted_for(run):
-    result, warehouse = run
+    result, warehouse, _ = run
     kinds = dict(_query(warehouse, "SELECT source_kind, count(*) FROM articles GROUP BY 1"))
     assert kinds == {"sitemap": 5, "ninjs": 1, "newsml-g2": 2}
     assert conservation(result["counters"])["balanced"]
@@ -115,21 +123,22 @@ def test_every_source_kind_lands_and_every_entry_is_accounted_for(run):
 
 
 def test_sitemap_hints_are_recorded_as_the_sitemaps(run):
-    _, warehouse = run
+    _, warehouse, _ = run
     rows = _query(warehouse, "SELECT published_at_source, count(*) FROM articles WHERE source_kind = 'sitemap' "
                              "GROUP BY 1")
     assert dict(rows) == {"sitemap": 5}
 
 
 def test_agency_items_are_tagged_from_their_provider(run):
-    _, warehouse = run
+    _, warehouse, _ = run
     rows = _query(warehouse, "SELECT source_kind, agency, agency_evidence[1].kind FROM articles "
                              "WHERE source_kind <> 'sitemap' ORDER BY 1")
-    assert rows == [("newsml-g2", "dpa", "provider"), ("newsml-g2", "dpa", "provider"), ("ninjs", "Reuters", "provider")]
+    assert rows == [("newsml-g2", "dpa", "provider"), ("newsml-g2", "dpa", "provider"),
+                    ("ninjs", "Reuters", "provider")]
 
 
 def test_the_agency_item_is_the_first_copy_and_lag_is_measured_against_it(run):
-    _, warehouse = run
+    _, warehouse, _ = run
     rows = _query(warehouse, "SELECT article_id, outlet, story_id, duplicate_of, source_kind FROM articles "
                              "WHERE story_id IN (SELECT story_id FROM articles WHERE source_kind = 'ninjs') "
                              "ORDER BY published_at")
@@ -144,5 +153,11 @@ def test_the_agency_item_is_the_first_copy_and_lag_is_measured_against_it(run):
 
 
 def test_the_api_key_is_stored_nowhere(run):
-    _, warehouse = run
+    _, warehouse, _ = run
     assert KEY.encode() not in warehouse.read_bytes()
+
+
+def test_a_rerun_over_the_same_sources_adds_no_rows(run):
+    _, _, (before, after, rerun) = run
+    assert after == before
+    assert conservation(rerun["counters"])["balanced"]

@@ -32,8 +32,8 @@ def read_delivery(data: bytes, fmt: str, source: str, received_at: str, settings
     """
     limits = settings.sources
     if len(data) > limits.max_delivery_bytes:
-        return [], [dead(counts, "too_large", f"a delivery of {len(data)} bytes, more than "
-                                              f"{limits.max_delivery_bytes}", url=location, feed_url=source, payload=data)]
+        message = f"a delivery of {len(data)} bytes, more than {limits.max_delivery_bytes}"
+        return [], [dead(counts, "too_large", message, url=location, feed_url=source, payload=data)]
     try:
         items = parse_delivery(data, fmt, limits.max_items_per_delivery)
     except DeliveryError as err:

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import json
 
-from transforms.deliveries.items import AgencyItem, DeliveryError, html_paragraphs, local, secure_xml, \
-    text_paragraphs, tree_paragraphs, ws
+from transforms.deliveries.items import (
+    AgencyItem,
+    DeliveryError,
+    html_paragraphs,
+    local,
+    secure_xml,
+    text_paragraphs,
+    tree_paragraphs,
+    ws,
+)
 
 CREDIT_KEYS = ("copyrightholder", "copyrightHolder", "copyrightnotice", "copyrightNotice", "by", "byline",
                "usageterms", "usageTerms")

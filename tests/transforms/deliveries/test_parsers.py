@@ -3,10 +3,10 @@ import json
 
 import pytest
 
+from schemas.settings import Settings
 from tests.support.sources import manifest_rows, read
 from transforms.deliveries.delivery import parse_delivery, read_delivery
 from transforms.deliveries.items import DeliveryError, to_draft
-from schemas.settings import Settings
 
 FORMATS = {"ninjs/": "ninjs", "newsml-g2/": "newsml-g2", "newsml-1.2/": "newsml"}
 ROWS = manifest_rows(*FORMATS)
