@@ -135,22 +135,27 @@ def _local(el) -> str:
     tag = el.tag
     if not isinstance(tag, str):
         return ""
-    tag = tag.rsplit("}", 1)[-1]
-    return tag.rsplit(":", 1)[-1]  # an undeclared prefix survives recover mode in the tag itself
+    tag = tag.rpartition("}")[2]
+    return tag.rpartition(":")[2] if ":" in tag else tag  # an undeclared prefix survives recover mode
 
 
 def _text(el) -> typing.Optional[str]:
     if el is None:
         return None
-    value = _SPACE.sub(" ", "".join(el.itertext())).strip()
-    return value or None
+    raw = el.text if len(el) == 0 else "".join(el.itertext())
+    return " ".join(raw.split()) or None if raw else None
+
+
+def _kids(el) -> dict:
+    """Local name -> first child of that name: one pass over the children (sitemaps have 50,000 urls)."""
+    out: dict = {}
+    for child in el:
+        out.setdefault(_local(child), child)
+    return out
 
 
 def _find(el, name: str):
-    for child in el:
-        if _local(child) == name:
-            return child
-    return None
+    return _kids(el).get(name)
 
 
 def _instant(value: typing.Optional[str]) -> typing.Optional[str]:
@@ -164,17 +169,19 @@ def _instant(value: typing.Optional[str]) -> typing.Optional[str]:
 
 
 def _url(el) -> SitemapUrl:
-    lastmod = _text(_find(el, "lastmod"))
-    news = _find(el, "news")
+    kids = _kids(el)
+    lastmod = _text(kids.get("lastmod"))
+    news = kids.get("news")
     if news is None:
-        return SitemapUrl(loc=_text(_find(el, "loc")), lastmod=_instant(lastmod))
-    publication = _find(news, "publication")
-    published = _text(_find(news, "publication_date"))
-    keywords = _text(_find(news, "keywords"))
+        return SitemapUrl(loc=_text(kids.get("loc")), lastmod=_instant(lastmod))
+    news_kids = _kids(news)
+    publication = news_kids.get("publication")
+    published = _text(news_kids.get("publication_date"))
+    keywords = _text(news_kids.get("keywords"))
     return SitemapUrl(
-        loc=_text(_find(el, "loc")),
+        loc=_text(kids.get("loc")),
         lastmod=_instant(lastmod),
-        news_title=_text(_find(news, "title")),
+        news_title=_text(news_kids.get("title")),
         news_published=published,
         news_published_at=_instant(published),
         news_keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
