@@ -15,7 +15,7 @@ from lxml import etree, html
 
 from schemas.types import Article, Draft
 from transforms.feeds.urls import article_id, canonical_url, outlet_of
-from transforms.util.times import iso, parse_instant
+from transforms.util.times import iso, parse_instant, ts_of
 
 BLOCK = frozenset({"p", "div", "li", "ul", "ol", "br", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
                    "tr", "td", "th", "blockquote", "pre", "figure", "figcaption", "hl1", "hl2", "block", "hedline",
@@ -149,7 +149,8 @@ def to_draft(item: AgencyItem, feed_url: str, received_at: str, pipeline_version
         except (ValueError, TypeError, OverflowError):
             raise DeliveryError("invalid_date", f"unreadable item date {value!r}") from None
         if moment is not None:
-            published, source = iso(moment), "item"
+            # An embargoed item can be dated ahead of its delivery; published_at is never in the future.
+            published, source = min(iso(moment), received_at, key=ts_of), "item"
             break
     if published is None:
         published, source = received_at, "fetch"

@@ -104,3 +104,11 @@ def test_every_item_is_an_entry_and_every_refusal_an_entry_dead_letter():
                                  location="/drop/ap/x.json")
     assert drafts == [] and [(d.error_class, d.url) for d in dead] == [("not_json", "/drop/ap/x.json")]
     assert "entries" not in counts  # nothing was read, so no entry to account for
+
+
+def test_an_item_dated_ahead_of_its_delivery_is_published_when_received():
+    item = json.loads(read(next(r for r in ROWS if r["path"] == "ninjs/2.x/dpa_text.json")))
+    item["versioncreated"] = "2031-01-01T00:00:00Z"  # embargoed until then
+    [parsed] = parse_delivery(json.dumps(item).encode(), "ninjs")
+    article = to_draft(parsed, "http://wire.example/api", "2026-03-05T10:00:00+00:00", "test").article
+    assert (article.published_at, article.published_at_source) == ("2026-03-05T10:00:00+00:00", "item")
