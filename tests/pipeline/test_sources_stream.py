@@ -75,3 +75,21 @@ def test_the_local_live_stream_polls_sitemaps_endpoints_and_folders(tmp_path):
     assert kinds == {"ninjs": 1, "sitemap": 1, "newsml-g2": 1}
     assert dead == [("not_xml",)]
     assert conservation(result["counters"])["balanced"]
+
+
+def test_the_dataflow_poll_loop_emits_an_endpoints_items(tmp_path):
+    from transforms.feeds.beam_poll import PollFeeds
+    from transforms.feeds.schedule import PollPlan
+
+    spec = FeedSpec(url="http://wire.example/api", kind="endpoint", format="ninjs")
+    routes = {"http://wire.example/api": Route(body=json.dumps({"items": [TT]}).encode(),
+                                               content_type="application/json")}
+    options = PipelineOptions(["--runner", "FnApiRunner"])
+    options.view_as(StandardOptions).streaming = True
+    with CorpusServer(routes) as server:
+        settings = Settings().with_fetch(proxy=server.url, respect_robots=False)
+        plan = PollPlan(run_id="sources-sdf", specs=(spec,), max_polls=1)
+        with beam.Pipeline(options=options) as p:
+            polled = p | beam.Create([spec]) | PollFeeds(settings, plan)
+            titles = polled[ITEMS] | "Titles" >> beam.Map(lambda d: (d.article.title, d.article.source_kind))
+            assert_that(titles, equal_to([("Militärövning i jätteformat hålls 2023", "ninjs")]))
