@@ -16,10 +16,9 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 
 from schemas.settings import Settings
-from transforms.beam_common.dead_letters import DEAD
 from transforms.beam_common.metrics import count_all
-from transforms.feeds.beam_poll import SplitPollResults
-from transforms.feeds.poll import STAGE, STATE
+from transforms.feeds.beam_poll import split_poll_results
+from transforms.feeds.poll import STAGE
 from transforms.feeds.poller import FeedPoller
 from transforms.feeds.schedule import PollPlan, PollSchedule, stop_event
 from transforms.feeds.tracks import TICKS
@@ -170,6 +169,4 @@ class ReadLivePolls(beam.PTransform):
 
         pbegin = beam.pvalue.PBegin(pvalueish.pipeline)
         polled = pbegin | "Stream Polls" >> TestStream(coder=_CODER, endpoint=self._endpoint)
-        split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
-            STATE, DEAD, TICKS, main="entries")
-        return {"entries": split["entries"], DEAD: split[DEAD], STATE: split[STATE], TICKS: split[TICKS]}
+        return split_poll_results(polled)

@@ -15,7 +15,11 @@ DEFAULT_WAREHOUSE = "wiredesk.duckdb"
 OPTIONS = {
     "feeds": (("--feeds",), dict(
         action="append", default=None, metavar="FILE.yaml|URL",
-        help="Feeds to read: a YAML feeds file or a feed URL; repeat for more. (required)")),
+        help="Feeds to read: a YAML feeds file or a feed URL; repeat for more. Besides RSS, Atom and JSON "
+             "Feed, a feeds file lists sitemaps ({url: ..., type: sitemap}), sites whose robots.txt names "
+             "their sitemaps ({site: https://outlet.example}), agency endpoints ({url: ..., format: "
+             "ninjs|newsml-g2|newsml, headers: {X-Api-Key: {env: VAR}}}) and drop folders ({folder: "
+             "DIR|gs://bucket/prefix, format: ...}); see docs/sources.md. (required)")),
     "warehouse": (("--warehouse",), dict(
         default=DEFAULT_WAREHOUSE, metavar="PATH.duckdb|bigquery:PROJECT.DATASET",
         help="Warehouse to write to: a DuckDB file (created if missing) or bigquery:PROJECT.DATASET. "

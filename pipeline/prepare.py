@@ -103,7 +103,9 @@ def prepare(options: PipelineOptions, settings: Settings | None = None, say=_say
             upgrade = upgrade_duckdb(path, settings, say)
         lookup = DuckDBLookup(path, settings)
     duration_s = parse_duration(wopts.duration, "--duration") if streaming and wopts.duration else None
-    source = _stream_source(options, settings, specs, lookup, duration_s) if streaming else None
+    # Drop folders are watched by fileio, except on the local live stream, which polls them itself.
+    polled = specs if streams_live(options) else tuple(s for s in specs if s.kind != "folder")
+    source = _stream_source(options, settings, polled, lookup, duration_s) if streaming else None
     return RunInputs(settings=settings, specs=specs, registry_data=registry_data, warehouse=warehouse,
                      lookup=lookup, bigquery=sink, source=source, dry_run=dry_run, upgrade=upgrade,
                      duration_s=duration_s)

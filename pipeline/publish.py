@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from schemas.errors import ConfigError
 from transforms.beam_common.metrics import count_all
 from transforms.feeds.beam_pubsub import encode_entry
 from transforms.feeds.poll import STAGE, STATE
@@ -50,6 +51,11 @@ def poll_and_publish(settings, specs, topic: str, *, warehouse: str | None = Non
                      max_polls: int | None = None, duration_s: float | None = None, sleep=time.sleep) -> dict:
     """Poll until the schedule ends; returns totals. With a warehouse, feed state is read from and
     written back to its feed_state table, and entries already stored as articles are not published."""
+    unsupported = [s.url for s in specs if s.kind in ("endpoint", "folder")]
+    if unsupported:
+        # Pub/Sub messages carry feed entries; agency items travel only inside a polling run.
+        raise ConfigError(f"wiredesk poll --publish reads feeds and sitemaps only; run agency endpoints and "
+                          f"drop folders with `wiredesk run` instead: {', '.join(unsupported)}")
     lookup, states = None, []
     if warehouse:
         upgrade_duckdb(warehouse, settings)

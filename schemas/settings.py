@@ -136,6 +136,25 @@ class PaywallSettings:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """Bounds on sitemaps and agency deliveries, the inputs besides feeds."""
+
+    # The sitemap protocol caps a file at 50 MB uncompressed and 50,000 URLs; more is not a sitemap.
+    max_sitemap_bytes: int = 50 * 1024 * 1024
+    max_sitemap_urls: int = 50_000
+    # Index -> index -> urlset is as deep as real sites go; deeper nesting is a loop or a trap.
+    max_sitemap_depth: int = 3
+    # Sitemaps (indexes included) one source may download per poll: a news sitemap index lists a
+    # few; an archive index listing thousands would otherwise fetch a whole site's history.
+    max_sitemaps_per_poll: int = 50
+    # One delivery (an endpoint's answer or a dropped file) of agency items.
+    max_delivery_bytes: int = 20 * 1024 * 1024
+    max_items_per_delivery: int = 1000
+    # A drop folder is matched again this often in a streaming run.
+    folder_poll_interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The one config object passed to every transform."""
 
@@ -144,6 +163,7 @@ class Settings:
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     paywall: PaywallSettings = field(default_factory=PaywallSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
     # Body text shorter than this is not an article (cookie walls, empty shells).
     min_body_words: int = 30
     pipeline_version: str = VERSION

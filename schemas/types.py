@@ -9,7 +9,7 @@ F = Field
 
 EVIDENCE = RowType("Evidence", "One piece of evidence for an agency credit.", (
     F("agency", "string", "Canonical agency name this evidence points to."),
-    F("kind", "string", "credit_line | dateline | byline | structured_author | disclaimer | copyright."),
+    F("kind", "string", "provider | credit_line | dateline | byline | structured_author | disclaimer | copyright."),
     F("text", "string", "The exact text on the page that carries the credit."),
 ))
 
@@ -26,6 +26,7 @@ FEED_ENTRY = RowType("FeedEntry", "One item of an RSS, Atom or JSON feed, as the
     F("authors", "string", "Author names stated by the feed.", repeated=True),
     F("categories", "string", "Categories or tags stated by the feed.", repeated=True),
     F("polled_at", "timestamp", "When the feed was fetched, UTC."),
+    F("source_kind", "string", "What listed the entry: feed | sitemap."),
 ))
 
 PAGE = RowType("Page", "A fetched article page with the entry that pointed to it.", (
@@ -54,7 +55,7 @@ ARTICLE = RowType("Article", "One distinct article (canonical URL) with its text
     F("body", "string", "Clean article text, paragraphs separated by blank lines."),
     F("word_count", "int", "Number of words in body."),
     F("published_at", "timestamp", "Publication time of this copy, UTC, never in the future."),
-    F("published_at_source", "string", "Where published_at came from: feed | jsonld | meta | url | text | fetch."),
+    F("published_at_source", "string", "Where published_at came from: feed | sitemap | item | jsonld | meta | url | text | fetch."),
     F("fetched_at", "timestamp", "When the page was fetched, UTC."),
     F("ingested_at", "timestamp", "When the row was produced by the pipeline, UTC."),
     F("agency", "string", "Wire agency this page credits (canonical name), or NULL for staff copy."),
@@ -71,6 +72,7 @@ ARTICLE = RowType("Article", "One distinct article (canonical URL) with its text
     F("truncated", "bool", "True when the body is evidently a teaser of a longer article."),
     F("truncated_reason", "string",
       "Why the body counts as a teaser: word_count | subscribe_prompt | paywalled_short, with the figures."),
+    F("source_kind", "string", "What the article came from: feed | sitemap | ninjs | newsml-g2 | newsml."),
 ))
 
 DEAD_LETTER = RowType("DeadLetter", "A feed, entry or page that failed a stage, and why.", (
@@ -136,14 +138,25 @@ DRAFT = RowType("Draft", "An article between extraction and deduplication, with 
       "Author, provider and publisher names from JSON-LD, microdata and provider labels.", repeated=True),
     F("agency_hint", "string", "Agency the feeds file says the feed carries, if any."),
     F("declared_word_count", "int", "The page's JSON-LD wordCount, which the teaser check compares with the body."),
+    F("providers", "string", "Provider, credit line and copyright holder an agency delivery states.", repeated=True),
 ))
 Draft = beam_type(DRAFT)
 
 
-class FeedSpec(typing.NamedTuple):
-    """One feed to poll, as the user configured it."""
+SOURCE_KINDS = ("feed", "sitemap", "site", "endpoint", "folder")
+DELIVERY_FORMATS = ("ninjs", "newsml-g2", "newsml")
 
-    url: str
+
+class FeedSpec(typing.NamedTuple):
+    """One source to read, as the user configured it: a feed, a sitemap, a site, an endpoint or a folder."""
+
+    url: str  # the feed, sitemap, site or endpoint URL, or the drop folder's path / gs:// prefix
     name: typing.Optional[str] = None
     agency: typing.Optional[str] = None
     poll_interval_s: typing.Optional[float] = None
+    # New fields go last, with defaults: running streams hold pickled 4-field FeedSpecs.
+    kind: str = "feed"  # one of SOURCE_KINDS
+    format: typing.Optional[str] = None  # endpoint / folder: one of DELIVERY_FORMATS
+    # Endpoint request headers as (header name, environment variable) pairs: only the variable's
+    # name is configured, pickled or stored; its value is read from the environment at each request.
+    headers: tuple = ()

@@ -1,7 +1,7 @@
 """Running Dataflow streams update in place only if step labels and state names stay put: pin them.
 
 `graph_labels.json` holds every step's full label and every stateful step's state and timer names
-for the five graphs wiredesk builds. A change to the code's layout must leave them equal; a change
+for the graphs wiredesk builds (the five kinds of run, and two over every kind of source). A change to the code's layout must leave them equal; a change
 to the graph itself regenerates the file on purpose:
 `python -m tests.deploy.test_graph_labels` (and says so in the commit).
 """
@@ -24,6 +24,11 @@ GRAPHS = {
     "streaming-bigquery": ["--warehouse", "bigquery:my-project.wiredesk", "--streaming"],
     "streaming-pubsub": ["--warehouse", "bigquery:my-project.wiredesk", "--streaming", "--source", "pubsub",
                          "--subscription", "projects/my-project/subscriptions/entries"],
+    # Sitemaps, a site, an agency endpoint and a drop folder: the folder adds its own steps (and
+    # MatchContinuously's state in a stream).
+    "batch-sources": ["--warehouse", "pinned.duckdb", "--feeds", str(Path(__file__).with_name("sources_feeds.yaml"))],
+    "streaming-sources": ["--warehouse", "bigquery:my-project.wiredesk", "--streaming",
+                          "--feeds", str(Path(__file__).with_name("sources_feeds.yaml"))],
 }
 
 

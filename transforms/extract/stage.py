@@ -44,6 +44,8 @@ class ExtractPage(beam.DoFn):
         source = meta.published_at_source
         if not published_at:
             published_at, source = page.fetched_at, "fetch"
+        elif source == "feed" and entry.source_kind == "sitemap":
+            source = "sitemap"  # the hint came from news:publication_date
         article = Article(
             article_id=article_id(canonical),
             url=entry.url,
@@ -62,6 +64,7 @@ class ExtractPage(beam.DoFn):
             pipeline_version=self._settings.pipeline_version,
             is_accessible_for_free=meta.paywall.is_accessible_for_free,
             paywall_evidence=meta.paywall.evidence,
+            source_kind=entry.source_kind or "feed",
         )
         counter(STAGE, "extracted").inc()
         yield Draft(

@@ -22,7 +22,7 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas.settings import Settings
 from transforms.beam_common.dead_letters import DEAD
 from transforms.beam_common.metrics import count_all
-from transforms.feeds.poll import STAGE, STATE, poll_feed
+from transforms.feeds.poll import ITEMS, STAGE, STATE, poll_feed
 from transforms.feeds.schedule import PollPlan, PollSchedule, run_started
 from transforms.feeds.tracks import TICKS, FeedTrack, copy_track, new_track, poll_items, poll_track
 from transforms.fetch.stage import FetcherDoFn
@@ -57,7 +57,7 @@ class PollTracker(OffsetRestrictionTracker):
 
 
 class PollFeedFn(FetcherDoFn, RestrictionProvider):
-    """(FeedSpec, max_polls) in; ('entry'|'state'|'dead'|'tick', value) out, stamped with the poll time.
+    """(FeedSpec, max_polls) in; ('entry'|'item'|'state'|'dead'|'tick', value) out, stamped with the poll time.
 
     It is its own restriction provider (RestrictionParam() without one): the initial restriction
     needs the run's settings and plan, which a provider fixed at class definition would not have.
@@ -126,12 +126,14 @@ def _advance(watermark, now: float) -> None:
 
 
 class SplitPollResults(beam.DoFn):
-    """Fans the poll loop's tagged tuples out to entries, feed_state, dead_letters and ticks."""
+    """Fans the poll loop's tagged tuples out to entries, items, feed_state, dead_letters and ticks."""
 
     def process(self, item):
         kind, value = item
         if kind == "entry":
             yield value
+        elif kind == "item":
+            yield pvalue.TaggedOutput(ITEMS, value)
         elif kind == "state":
             yield pvalue.TaggedOutput(STATE, value)
         elif kind == "dead":
@@ -141,7 +143,7 @@ class SplitPollResults(beam.DoFn):
 
 
 class PollFeeds(beam.PTransform):
-    """FeedSpec rows in; {'entries', 'dead_letters', 'feed_state', 'ticks'} out, for as long as the plan says."""
+    """FeedSpec rows in; {'entries', 'items', 'dead_letters', 'feed_state', 'ticks'} out, as long as the plan says."""
 
     def __init__(self, settings: Settings, plan: PollPlan, lookup=None):
         super().__init__()
@@ -154,6 +156,12 @@ class PollFeeds(beam.PTransform):
         polled = (specs
                   | "Pair Poll Limit" >> beam.Map(lambda spec: (spec, max_polls))
                   | "Poll Feed Loop" >> beam.ParDo(PollFeedFn(self._settings, self._plan, self._lookup)))
-        split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
-            STATE, DEAD, TICKS, main="entries")
-        return {"entries": split["entries"], DEAD: split[DEAD], STATE: split[STATE], TICKS: split[TICKS]}
+        return split_poll_results(polled)
+
+
+def split_poll_results(polled) -> dict:
+    """A poll loop's (kind, value) tuples as {'entries', 'items', 'dead_letters', 'feed_state', 'ticks'}."""
+    split = polled | "Split Poll Results" >> beam.ParDo(SplitPollResults()).with_outputs(
+        STATE, DEAD, TICKS, ITEMS, main="entries")
+    return {"entries": split["entries"], ITEMS: split[ITEMS], DEAD: split[DEAD], STATE: split[STATE],
+            TICKS: split[TICKS]}

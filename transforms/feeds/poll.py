@@ -1,32 +1,32 @@
-"""Poll one feed: conditional GET, parse, FeedEntry rows, a FeedState row, dead letters (no Beam).
+"""Poll one source: conditional GET, parse, FeedEntry rows, a FeedState row, dead letters (no Beam).
 
-`poll_feed` is the only "poll a feed" code. The batch DoFn (stage.py), the Dataflow SDF
+`poll_feed` is the only "poll a feed" code; sitemaps (sitemap_poll.py) and agency endpoints
+(deliveries/endpoint.py) are polled through it too, by kind. The batch DoFn (stage.py), the Dataflow SDF
 (beam_poll.py) and FeedPoller (poller.py) call it with their own Fetcher and turn its
 PollOutcome into their outputs; `counts` holds the read_feeds counters the caller adds. It never
 raises: an unexpected error is that feed's dead letter and failed state. See ARCHITECTURE.md.
 """
 from __future__ import annotations
 
-import typing
-
 from schemas.settings import Settings
 from schemas.types import FeedEntry, FeedSpec, FeedState
+from transforms.deliveries.endpoint import poll_endpoint
+from transforms.deliveries.folder import poll_folder
+from transforms.feeds.outcome import ITEMS, STAGE, STATE, PollOutcome, conditional_headers  # noqa: F401 - re-exported
+from transforms.feeds.outcome import count as _count
+from transforms.feeds.outcome import dead as _dead
+from transforms.feeds.outcome import failed_state as _failed_state
+from transforms.feeds.outcome import ok_state as _ok_state
 from transforms.feeds.parsing import NotAFeed, parse_feed
+from transforms.feeds.sitemap_poll import poll_sitemaps
 from transforms.feeds.urls import BadLink, check_link
 from transforms.fetch.errors import FetchError
-from transforms.util.dead_letters import dead_letter
 from transforms.util.ids import stable_id
 from transforms.util.times import iso, utc_now
 
-STAGE = "read_feeds"  # the counters' and dead letters' stage
-STATE = "feed_state"  # the output (and table) of FeedState rows
-
-
-class PollOutcome(typing.NamedTuple):
-    entries: tuple  # FeedEntry rows
-    state: FeedState  # every poll leaves one, failed or not
-    dead: tuple  # DeadLetter rows (the feed's, or one entry's)
-    counts: dict  # read_feeds counter name -> increment
+# What polls each kind of source (FeedSpec.kind); feeds are polled here. Folders are polled only by
+# the local live stream; other runs read them with fileio (deliveries/stage.py).
+_POLLERS = {"sitemap": poll_sitemaps, "site": poll_sitemaps, "endpoint": poll_endpoint, "folder": poll_folder}
 
 
 def poll_feed(spec: FeedSpec, previous: FeedState | None, fetcher, settings: Settings,
@@ -35,7 +35,8 @@ def poll_feed(spec: FeedSpec, previous: FeedState | None, fetcher, settings: Set
     polled_at = polled_at or iso(utc_now())
     counts: dict = {}
     try:
-        return _poll(spec, previous, fetcher, settings, polled_at, counts)
+        poll = _POLLERS.get(spec.kind, _poll)
+        return poll(spec, previous, fetcher, settings, polled_at, counts)
     except Exception as err:  # noqa: BLE001 - one poison feed must not take other feeds with it
         dead = _dead(counts, "unexpected_error", f"{type(err).__name__}: {err}", feed_url=spec.url)
         return PollOutcome((), _failed_state(spec.url, previous, polled_at, 0), (dead,), counts)
@@ -43,11 +44,7 @@ def poll_feed(spec: FeedSpec, previous: FeedState | None, fetcher, settings: Set
 
 def _poll(spec, previous, fetcher, settings: Settings, polled_at: str, counts: dict) -> PollOutcome:
     _count(counts, "feeds_polled")
-    headers = {}
-    if previous is not None and previous.etag:
-        headers["If-None-Match"] = previous.etag
-    if previous is not None and previous.last_modified:
-        headers["If-Modified-Since"] = previous.last_modified
+    headers = conditional_headers(previous)
     try:
         response = fetcher.get(spec.url, headers=headers, max_bytes=settings.fetch.max_feed_bytes)
     except FetchError as err:
@@ -105,32 +102,5 @@ def _entry(spec, feed, raw, base_url, polled_at, index, settings: Settings, coun
         authors=list(raw.get("authors") or []),
         categories=list(raw.get("categories") or []),
         polled_at=polled_at,
-    )
-
-
-def _count(counts: dict, name: str, n: int = 1) -> None:
-    counts[name] = counts.get(name, 0) + n
-
-
-def _dead(counts: dict, error_class: str, message: str, **kwargs):
-    """A read_feeds dead letter, counted as emit_dead counts one."""
-    _count(counts, "dead_letters")
-    _count(counts, f"dead.{error_class}")
-    return dead_letter(STAGE, error_class, message, **kwargs)
-
-
-def _ok_state(url, polled_at, status, etag, last_modified, entries) -> FeedState:
-    return FeedState(feed_url=url, etag=etag, last_modified=last_modified, last_polled_at=polled_at,
-                     last_status=status, consecutive_failures=0, entries_seen=entries)
-
-
-def _failed_state(url, previous, polled_at, status) -> FeedState:
-    return FeedState(
-        feed_url=url,
-        etag=previous.etag if previous else None,
-        last_modified=previous.last_modified if previous else None,
-        last_polled_at=polled_at,
-        last_status=status,
-        consecutive_failures=(previous.consecutive_failures or 0) + 1 if previous else 1,
-        entries_seen=previous.entries_seen if previous else 0,
+        source_kind="feed",
     )

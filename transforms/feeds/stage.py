@@ -1,8 +1,9 @@
 """ReadFeeds (batch: poll each feed once) and ReadFeedsStreaming (entries from a given source).
 
-Both emit {'entries', 'dead_letters', 'feed_state'}: FeedEntry rows, one per canonical link, not
-already stored. A poll is `poll.poll_feed`; the streaming source (the Dataflow SDF, Pub/Sub, or
-the local live stream) is a PTransform the builder chooses and hands in. See ARCHITECTURE.md.
+Both emit {'entries', 'items', 'dead_letters', 'feed_state'}: FeedEntry rows, one per canonical link,
+not already stored, and the Drafts agency endpoints delivered (the Pub/Sub source has none). A poll
+is `poll.poll_feed`; the streaming source (the Dataflow SDF, Pub/Sub, or the local live stream) is
+a PTransform the builder chooses and hands in. See ARCHITECTURE.md.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from transforms.beam_common.dead_letters import DEAD, guarded_pardo
 from transforms.beam_common.metrics import count_all, skipped
 from transforms.feeds.beam_links import KEYED, LINKS_KEY, KeepFirstLink
 from transforms.feeds.beam_lookups import DropStoredEntries, LookUpFeedStates
-from transforms.feeds.poll import STAGE, STATE, poll_feed
+from transforms.feeds.poll import ITEMS, STAGE, STATE, poll_feed
 from transforms.feeds.tracks import TICKS
 from transforms.feeds.urls import canonical_url, host_of
 from transforms.fetch.stage import FetcherDoFn
@@ -32,6 +33,8 @@ class FetchAndParseFeed(FetcherDoFn):
         outcome = poll_feed(spec, (states or {}).get(spec.url), self._fetcher, self._settings)
         count_all(STAGE, outcome.counts)
         yield from outcome.entries
+        for draft in outcome.items:
+            yield pvalue.TaggedOutput(ITEMS, draft)
         for dead in outcome.dead:
             yield pvalue.TaggedOutput(DEAD, dead)
         yield pvalue.TaggedOutput(STATE, outcome.state)
@@ -77,7 +80,7 @@ class ReadFeeds(beam.PTransform):
                    | "Key Feeds By Host" >> beam.Map(lambda s: (host_of(s.url), s))
                    | "Group Feeds By Host" >> beam.GroupByKey())
         read = guarded_pardo(by_host, "Fetch And Parse Feeds", STAGE, FetchFeedsOfHost(self._settings),
-                             states=states, main="entries", extra=(STATE,))
+                             states=states, main="entries", extra=(STATE, ITEMS))
         entries = read["entries"]
         if self._lookup is not None:
             entries = entries | "Drop Known Entries" >> beam.ParDo(DropStoredEntries(self._lookup))
@@ -85,7 +88,7 @@ class ReadFeeds(beam.PTransform):
                   | "Key By Link" >> beam.Map(lambda e: (canonical_url(e.url), e))
                   | "Group By Link" >> beam.GroupByKey()
                   | "Keep First Entry" >> beam.FlatMap(keep_first_entry).with_output_types(FeedEntry))
-        return {"entries": unique, DEAD: read[DEAD], STATE: read[STATE]}
+        return {"entries": unique, ITEMS: read[ITEMS], DEAD: read[DEAD], STATE: read[STATE]}
 
 
 class ReadFeedsStreaming(beam.PTransform):
@@ -124,6 +127,8 @@ class ReadFeedsStreaming(beam.PTransform):
         out = {"entries": unique,
                DEAD: read[DEAD] | "Window Feed Dead Letters" >> window(),
                STATE: read[STATE] | "Window Feed State" >> window()}
+        if ITEMS in read:
+            out[ITEMS] = read[ITEMS] | "Window Items" >> window()
         if TICKS in read:
             out[TICKS] = read[TICKS]
         return out

@@ -88,23 +88,34 @@ def poll_track(track: FeedTrack, outcome: PollOutcome, settings: Settings, now: 
             continue
         track.seen[entry.entry_id] = now
         fresh.append(entry)
+    items = []
+    for draft in outcome.items:
+        # An endpoint lists its latest items at every poll: each is emitted once, like an entry.
+        key = "item\x1f" + draft.article.article_id
+        if key in track.seen:
+            counts["skipped"] = counts.get("skipped", 0) + 1
+            counts["skip.seen_entry"] = counts.get("skip.seen_entry", 0) + 1
+            continue
+        track.seen[key] = now
+        items.append(draft)
     while len(track.seen) > settings.stream.max_seen_per_feed:
         track.seen.popitem(last=False)
-    counts["new_entries"] = counts.get("new_entries", 0) + len(fresh)
+    counts["new_entries"] = counts.get("new_entries", 0) + len(fresh) + len(items)
     state = outcome.state
     failures = state.consecutive_failures or 0
     result = "failed" if failures else ("unchanged" if state.last_status == 304 else "changed")
     if state.last_status == 304 and previous is not None:
         # A 304 carries no entry count; keep the last one.
         state = state._replace(entries_seen=previous.entries_seen)
-    track.interval_s = next_interval(track, result, len(fresh), failures, settings)
+    track.interval_s = next_interval(track, result, len(fresh) + len(items), failures, settings)
     track.state = state
     track.polls += 1
     track.next_due = now + track.interval_s
-    return outcome._replace(entries=tuple(fresh), state=state, counts=counts)
+    return outcome._replace(entries=tuple(fresh), items=tuple(items), state=state, counts=counts)
 
 
 def poll_items(outcome: PollOutcome) -> list:
-    """The outcome as the loops' (kind, value) items: kind entry | dead | state."""
-    return ([("entry", e) for e in outcome.entries] + [("dead", d) for d in outcome.dead]
+    """The outcome as the loops' (kind, value) items: kind entry | item | dead | state."""
+    return ([("entry", e) for e in outcome.entries] + [("item", d) for d in outcome.items]
+            + [("dead", d) for d in outcome.dead]
             + [("state", outcome.state)])

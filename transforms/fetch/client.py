@@ -98,16 +98,20 @@ class Fetcher:
         self._robots = RobotsCache(limits, self._download_robots)
         self._registry_lock = threading.Lock()
 
-    def get(self, url: str, *, headers: dict | None = None, max_bytes: int | None = None) -> FetchResult:
+    def get(self, url: str, *, headers: dict | None = None, max_bytes: int | None = None,
+            secrets: dict | None = None) -> FetchResult:
         """GET a URL following redirects; 2xx and 304 are returned, everything else raises FetchError.
 
         ``max_bytes`` caps the raw body (default limits.max_body_bytes); the decoded body is capped at
         the larger of it and limits.max_decoded_bytes. ``attempts`` counts requests sent, retries
-        included, redirect hops included.
+        included, redirect hops included. ``secrets`` are headers sent like ``headers`` but, like
+        Authorization, never to another origin after a redirect (an agency API key).
         """
         raw_cap = self.limits.max_body_bytes if max_bytes is None else max_bytes
         caps = _Caps(raw=raw_cap, decoded=max(raw_cap, self.limits.max_decoded_bytes))
-        return self._fetch(url, headers or {}, caps, check_robots=self.limits.respect_robots)
+        merged = {**(headers or {}), **(secrets or {})}
+        return self._fetch(url, merged, caps, check_robots=self.limits.respect_robots,
+                           secret_names=frozenset(k.lower() for k in secrets or ()))
 
     def robots(self, url: str) -> tuple[bool, float]:
         """(allowed, crawl delay in seconds, capped) for url under its origin's robots.txt.
@@ -134,12 +138,14 @@ class Fetcher:
 
     # -- one fetch, hop by hop --
 
-    def _fetch(self, url: str, headers: dict, caps: _Caps, check_robots: bool) -> FetchResult:
+    def _fetch(self, url: str, headers: dict, caps: _Caps, check_robots: bool,
+               secret_names: frozenset = frozenset()) -> FetchResult:
         started = time.monotonic()
         attempts = _Attempts()
         try:
             with Watchdog(started + self.limits.total_deadline_s) as watchdog:
-                final_url, response = self._follow(url, headers, caps, check_robots, attempts, watchdog)
+                final_url, response = self._follow(url, headers, caps, check_robots, attempts, watchdog,
+                                                   secret_names)
         except FetchError as err:
             err.attempts = attempts.count
             raise
@@ -156,7 +162,8 @@ class Fetcher:
             content_type=media_type,
         )
 
-    def _follow(self, url, headers, caps, check_robots, attempts, watchdog) -> tuple[str, _Response]:
+    def _follow(self, url, headers, caps, check_robots, attempts, watchdog,
+                secret_names=frozenset()) -> tuple[str, _Response]:
         current, seen = url, set()
         request_headers = self._base_headers(headers)
         for _ in range(self.limits.max_redirects + 1):
@@ -171,7 +178,8 @@ class Fetcher:
             if next_target.url in seen:
                 raise FetchError("too_many_redirects", f"redirect loop back to {next_target.url}")
             if next_target.origin != target.origin:
-                request_headers = {k: v for k, v in request_headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+                request_headers = {k: v for k, v in request_headers.items()
+                                   if k.lower() not in _CREDENTIAL_HEADERS and k.lower() not in secret_names}
             current = next_target.url
         raise FetchError("too_many_redirects", f"more than {self.limits.max_redirects} redirects from {url}")
 

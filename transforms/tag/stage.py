@@ -26,13 +26,20 @@ class TagDraft(beam.DoFn):
         return self._compiled
 
     def process(self, draft, registry_data):
+        from transforms.tag.providers import provider_evidence
         from transforms.tag.rules import tag_agency
 
+        registry = self._registry(registry_data)
         signals = {"page_lines": list(draft.page_lines), "caption_lines": list(draft.caption_lines),
                    "bylines": list(draft.bylines), "structured_authors": list(draft.structured_authors)}
         agency, evidence = tag_agency(list(draft.raw_lines), list(draft.removed_lines), signals,
-                                      self._registry(registry_data), agency_hint=draft.agency_hint,
+                                      registry, agency_hint=draft.agency_hint,
                                       url=draft.article.canonical_url or draft.article.url)
+        provided = provider_evidence(list(draft.providers), registry)
+        if provided:
+            # An agency delivery names its own provider: that beats any credit read from its text.
+            agency = provided[0]["agency"]
+            evidence = provided + [e for e in evidence if e["agency"] == agency]
         counter(STAGE, f"agency.{agency or 'none'}").inc()
         yield draft._replace(article=draft.article._replace(
             agency=agency,

@@ -43,3 +43,18 @@ def ts_of(value) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """An aware UTC datetime from a W3C / ISO-8601 date or instant (date only: midnight UTC; no zone: UTC)."""
+    if not text:
+        return None
+    value = text.strip().replace("z", "Z")
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    if len(value) in (4, 7) and value[:4].isdigit():  # W3C's YYYY and YYYY-MM
+        value = value + ("-01-01" if len(value) == 4 else "-01")
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

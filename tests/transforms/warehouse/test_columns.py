@@ -19,7 +19,8 @@ from transforms.warehouse import duckdb_store
 from transforms.warehouse.upgrade import upgrade_duckdb
 
 SETTINGS = Settings()
-PAYWALL = ("is_accessible_for_free", "paywall_evidence", "truncated", "truncated_reason")
+# The articles columns schema 3 added: the paywall flag and the kind of source an article came from.
+PAYWALL = ("is_accessible_for_free", "paywall_evidence", "truncated", "truncated_reason", "source_kind")
 QUIET = {"say": lambda line: None}
 # What the stories view reads: an old warehouse lacking none of them had the view too.
 STORIES_VIEW_COLUMNS = {"story_id", "article_id", "published_at", "title", "url", "outlet", "story_agency", "agency"}
