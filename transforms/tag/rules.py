@@ -37,7 +37,7 @@ def tag_agency(raw_lines: list[str], removed_lines: list[str], signals: dict, re
     signals = signals or {}
     page = PageRegions.locate(_clean_lines(signals.get("page_lines")), raw)
     captions = set(_clean_lines(signals.get("caption_lines")))
-    bylines = article_bylines(signals.get("bylines") or [], page)
+    bylines = article_bylines(_clean_lines(signals.get("bylines")), page)
     evidence = dedupe(_collect(raw, removed, signals, bylines, page, captions, registry, url))
     staff = any(not _strong(registry, text) for text in bylines)
     evidence = without_contributed(evidence, lambda text: registry.canonical(_strip_by(text)) is not None, staff)
@@ -66,7 +66,7 @@ def _collect(raw: list[str], removed: list[str], signals: dict, bylines: list[st
     yield from _bylines(bylines, "byline", registry, strict=False)
     head = page.head + page.body[:HEAD_LINES + 1] + raw[:2]
     yield from _bylines(head, "byline", registry, strict=True)
-    yield from _bylines(signals.get("structured_authors") or [], "structured_author", registry, strict=False)
+    yield from _bylines(_clean_lines(signals.get("structured_authors")), "structured_author", registry, strict=False)
     ends = [line for line in raw[-TAIL_LINES:] + removed + page.body[-3:] + page.tail if line not in captions]
     yield from _credit_lines(ends, registry)
     # Before the story only a labelled source or a trailer list counts: a bare "AP" there is a photo credit.
