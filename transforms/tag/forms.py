@@ -45,6 +45,8 @@ STAFF_TITLE = r"(?:writer|correspondent|reporter|editor|journalist|staff\s+write
 BYLINE_FORMS = (
     # "PTI, Washington", "AFP, MANILA", "PTI, New York, Nov 20 2019, 10:18am ist"
     (r"^(?:the\s+)?(?P<agency>{name})\s*,\s*" + PLACE + r"(?:\s*,\s*.*\d.*)?$", "byline"),
+    # "Reuters Staff", "AFP Newsroom", "PTI Desk"
+    (r"^(?:the\s+)?(?P<agency>{name})\s+(?i:staff|newsroom|desk|wire|bureau)$", "byline"),
     # "Associated Press in Valencia", "AFP in Paris"
     (r"^(?:the\s+)?(?P<agency>{name})\s+(?:in|from|aus|à|en|em|a|w|v)\s+" + PLACE + r"$", "byline"),
     # "Tom Krisher, AP Auto Writer", "By JOE SMITH, Associated Press Writer"
@@ -68,6 +70,12 @@ CREDIT_LINE = (
     r"\s*(?::|：|" + DASH + r")?\s*)?"
     r"(?:the\s+)?{name}(?:\s*(?:,|/|&|\band\b)\s*(?:the\s+)?{name})*"
     r"\s*[)\]]?\s*\.?$"
+)
+# A trailer that says the agency wrote the report: "This report by The Canadian Press was first
+# published May 8, 2025.", "This story was originally published by Reuters."
+PUBLISHED_BY = (
+    r"^this\s+(?:report|story|article)\s+by\s+(?:the\s+)?(?P<agency>{name})\s+was\s+(?:first\s+)?published\b",
+    r"^this\s+(?:report|story|article)\s+was\s+(?:first|originally)\s+published\s+by\s+(?:the\s+)?(?P<agency>{name})\b",
 )
 # "WASHINGTON (AP) —", "(Reuters) -", "New Delhi, Nov 20 (PTI)", "MADRID, 5 (EUROPA PRESS).-", "ANKARA (AA) -".
 DATELINE_MAX_PREFIX = 80

@@ -201,6 +201,10 @@ def _credit_lines(lines: list[str], registry: AgencyRegistry, lists_only: bool =
             for other in agencies[1:]:
                 yield Evidence(other, "co_credit", line)
             continue
+        published = [m for m in (registry.compile(p, re.IGNORECASE).match(line) for p in forms.PUBLISHED_BY) if m]
+        if published:
+            yield Evidence(registry.canonical(published[0].group("agency")), "credit_line", line)
+            continue
         for pattern, agency in registry.credit_patterns:
             if pattern.search(line):
                 yield Evidence(agency, "credit_line", line)

@@ -204,3 +204,22 @@ def test_weak_code_in_a_contribution_and_full_width_credits(registry):
     assert {"agency": "PA Media", "kind": "contribution", "text": "Additional reporting from PA"} in evidence
     assert tag(registry, ["【ワシントン＝ＡＰ】" + JA, JA])[0] == "AP"
     assert tag(registry, [JA, JA + "（ＡＦＰ）"])[0] == "AFP"
+
+
+@pytest.mark.parametrize("line, agency", [
+    ("This report by The Canadian Press was first published May 8, 2025.", "CP"),
+    ("This story was originally published by Reuters.", "Reuters"),
+])
+def test_published_by_trailers(registry, line, agency):
+    got, evidence = tag(registry, [EN, line])
+    assert got == agency and evidence[0]["kind"] == "credit_line"
+
+
+@pytest.mark.parametrize("byline, agency", [("Reuters Staff", "Reuters"), ("AFP Newsroom", "AFP")])
+def test_agency_staff_bylines(registry, byline, agency):
+    assert tag(registry, [EN], bylines=[byline])[0] == agency
+
+
+def test_a_published_by_sentence_inside_the_story_is_a_mention(registry):
+    line = "The study, which Reuters first published on Monday, found that prices rose."
+    assert tag(registry, [EN, line])[0] is None
