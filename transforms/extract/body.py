@@ -124,10 +124,12 @@ def _trafilatura_lines(work, url: str, **options) -> list[str]:
 
 def body_lines(tree, url: str, ld: dict) -> list[str]:
     """Precision-first extraction, widened only when it finds almost nothing or JSON-LD proves it short."""
-    lines = _trafilatura_lines(_prepare_tree(tree), url, favor_precision=True)
+    # trafilatura.extract copies a tree it is given before pruning, so one prepared copy serves both passes.
+    work = _prepare_tree(tree)
+    lines = _trafilatura_lines(work, url, favor_precision=True)
     if _chars(lines) < _MIN_PRECISE_CHARS:
         # favor_precision prunes whole containers on some layouts; the default mode keeps them.
-        wider = _trafilatura_lines(_prepare_tree(tree), url)
+        wider = _trafilatura_lines(work, url)
         if _chars(wider) > _chars(lines):
             lines = wider
     return _prefer_ld_body(lines, ld)
