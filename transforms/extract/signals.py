@@ -87,10 +87,10 @@ class _Index:
 
     def __init__(self, root):
         self.root = root
-        self.tokens: dict = {}
-        self.captions: dict = {}
         # Every element with its tag, in document order: the caption, byline and provider passes share it.
         self.elements = _elements(root)
+        # Every pass asks for the tokens and the caption status of (nearly) every element: compute all at once.
+        self.tokens: dict = {el: _compute_class_tokens(el) for el, _ in self.elements}
         # Every proper ancestor of an <img>: the elements for which el.find(".//img") is not None.
         self.img_ancestors = set()
         for img in root.iter("img"):
@@ -105,6 +105,11 @@ class _Index:
                 for child in anc:
                     self.near_image_block.add(child)
                     self.near_image_block.update(child)
+        # As _compute_is_caption, with _in_image_block's tests read from the sets above.
+        self.captions: dict = {
+            el: (tag in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
+                 or (tag != "img" and el not in self.img_ancestors and el in self.near_image_block))
+            for el, tag in self.elements}
 
     def class_tokens(self, el) -> set:
         found = self.tokens.get(el)
@@ -119,11 +124,15 @@ class _Index:
         return found
 
 
-_LOCAL = threading.local()
+class _Local(threading.local):
+    index = None
+
+
+_LOCAL = _Local()
 
 
 def _index():
-    return getattr(_LOCAL, "index", None)
+    return _LOCAL.index
 
 
 def _elements(root) -> list:
