@@ -219,7 +219,7 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
             t3 = time.perf_counter()
             tag_agency(meta.raw_lines, removed, signals._asdict(), registry)
             t4 = time.perf_counter()
-            for key, dt in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            for key, dt in zip(list(timings)[:4], (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 timings[key] += dt
 
     def bare():

@@ -51,7 +51,7 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
     return PageMeta(
         title=title,
         description=metadata.description(meta, ld, feed_summary),
-        authors=metadata.authors(meta, ld, feed_authors, tree),
+        authors=metadata.authors(meta, ld, feed_authors, tree, url),
         section=metadata.section(meta, ld, feed_categories),
         tags=metadata.tags(meta, ld, feed_categories),
         language=metadata.language(tree, meta, ld),
