@@ -13,6 +13,7 @@ import trafilatura
 from lxml import etree
 
 from transforms.clean.cleaning import is_boilerplate, normalise_whitespace
+from transforms.extract.containers import better_joined, joined_tree, twin_containers
 from transforms.extract.html import clean_text, norm_key
 from transforms.util.text import count_words
 
@@ -132,6 +133,11 @@ def body_lines(tree, url: str, ld: dict) -> list[str]:
         wider = _trafilatura_lines(work, url)
         if _chars(wider) > _chars(lines):
             lines = wider
+    twins = twin_containers(work, lines)
+    if twins:
+        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True)
+        if better_joined(lines, joined):
+            lines = joined
     return _prefer_ld_body(lines, ld)
 
 
