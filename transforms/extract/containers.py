@@ -18,6 +18,7 @@ _WORD_RE = re.compile(r'\w+')
 # Each twin must hold this much paragraph text to be article, not a teaser box of the same class.
 _MIN_TWIN_CHARS = 200
 _MAX_TWINS = 12
+_MAX_LEVELS = 3
 # The joined reading must be this much longer, and keep this share of the first reading's shingles.
 _MIN_GAIN = 1.2
 _MIN_KEPT = 0.9
@@ -26,19 +27,29 @@ _MIN_KEPT = 0.9
 def twin_containers(work, lines: list[str]) -> list:
     """The repeated containers, in page order, that hold the extracted paragraphs and more; [] if none."""
     wanted = {norm_key(line) for line in lines}
-    found = [p for p in work.iter('p') if norm_key(p.text_content()) in wanted]
-    if len(found) < 2:
+    paragraphs = list(work.iter('p'))
+    first = next((p for p in paragraphs if norm_key(p.text_content()) in wanted), None)
+    last = next((p for p in reversed(paragraphs) if norm_key(p.text_content()) in wanted), None)
+    if first is None or last is first:
         return []
-    container = _common_ancestor(found[0], found[-1])
+    container = _common_ancestor(first, last)
     body = work.find('body')
+    levels = 0
     while container is not None and container is not body and container.getparent() is not None:
-        css = (container.get('class') or '').strip()
-        if css:
-            twins = [el for el in work.iter(container.tag) if el.get('class') == container.get('class')]
-            twins = [el for el in twins if el is container or not _related(el, container)]
+        css = container.get('class')
+        if css and css.strip():
+            # Twins are siblings or cousins (each in a wrapper of its own); looking only under the
+            # grandparent, for the nearest few classed levels, keeps this cheap on every page.
+            scope = container.getparent().getparent()
+            scope = container.getparent() if scope is None else scope
+            twins = [el for el in scope.iter(container.tag) if el.get('class') == css
+                     and (el is container or not _related(el, container))]
             # Every twin holds paragraphs: a layout class ('row') also marks empty and teaser blocks.
             if 1 < len(twins) <= _MAX_TWINS and all(_paragraph_chars(el) >= _MIN_TWIN_CHARS for el in twins):
                 return twins
+            levels += 1
+            if levels == _MAX_LEVELS:
+                return []
         container = container.getparent()
     return []
 
