@@ -33,10 +33,11 @@ _LD_PARAGRAPH_RE = re.compile(r'\n\s*\n|\r\n\s*\r\n|\n')
 _WORD_RE = re.compile(r'\w+')
 _BULLET_RE = re.compile(r'^[-•*]\s+')
 _BLOCK_TAGS = ('div', 'figure', 'table', 'ul', 'ol', 'blockquote', 'section', 'aside', 'h2', 'h3', 'h4')
-_CAPTION_XPATH = ('//*[contains(concat(" ", normalize-space(@class), " "), " caption ") or '
+_CAPTION_XPATH = ('//*[@class][contains(concat(" ", normalize-space(@class), " "), " caption ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " cap ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " image-caption ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " photo-caption ")]')
+_CAPTIONS = etree.XPath(_CAPTION_XPATH)
 # An inline link inside prose is part of the sentence; only link-dominated blocks are navigation.
 _INLINE_LINK_SHARE = 0.5
 # A table cell holding a few hundred characters of prose is page layout, not data.
@@ -85,7 +86,7 @@ def _drop_captions(tree) -> None:
     """Photo captions are not article text (and their photo credits mislead agency tagging)."""
     for el in list(tree.iter('figcaption')):
         el.drop_tree()
-    for el in tree.xpath(_CAPTION_XPATH):
+    for el in _CAPTIONS(tree):
         el.drop_tree()
 
 

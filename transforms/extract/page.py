@@ -44,9 +44,9 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
     ld = article_jsonld(tree)
     title = metadata.choose_title(tree, meta, ld, feed_title)
     lines = drop_header_lines(body_lines(tree, url, ld), header_texts(tree, title))
-    if not has_article_text(lines):
+    if not has_article_text(lines):  # counted once: a page with enough words skips the second count
         lines = _embedded_lines(tree, url, ld) or lines
-    check_article_text(lines, url)
+        check_article_text(lines, url)
     published_at, published_source = metadata.published(html, url, meta, ld, feed_published_at, now)
     return PageMeta(
         title=title,
