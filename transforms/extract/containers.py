@@ -42,7 +42,7 @@ def twin_containers(work, lines: list[str]) -> list:
             # grandparent, for the nearest few classed levels, keeps this cheap on every page.
             scope = container.getparent().getparent()
             scope = container.getparent() if scope is None else scope
-            twins = [el for el in scope.iter(container.tag) if el.get('class') == css
+            twins = [el for el in _near(scope) if el.tag == container.tag and el.get('class') == css
                      and (el is container or not _related(el, container))]
             # Every twin holds paragraphs: a layout class ('row') also marks empty and teaser blocks.
             if 1 < len(twins) <= _MAX_TWINS and all(_paragraph_chars(el) >= _MIN_TWIN_CHARS for el in twins):
@@ -87,6 +87,15 @@ def _common_ancestor(a, b):
     while node is not None and id(node) not in ancestors:
         node = node.getparent()
     return node
+
+
+def _near(scope) -> list:
+    """The children and grandchildren of scope, in page order: where a container's twins sit."""
+    out = []
+    for child in scope:
+        out.append(child)
+        out.extend(child)
+    return out
 
 
 def _related(a, b) -> bool:
