@@ -68,7 +68,9 @@ def real_set(limit: int | None = None) -> tuple:
 
     routes, links = {}, []
     for n, (url, body) in enumerate(real_pages()[:limit]):
-        if not url.startswith(("http://", "https://")) or url in routes:
+        # Plain http: the local proxy serves GET, not CONNECT tunnels.
+        url = "http://" + url.split("://", 1)[1] if url.startswith("https://") else url
+        if not url.startswith("http://") or url in routes:
             url = f"http://page-{n}.real.example/article"
         routes[url] = Route(body=body, content_type="text/html")
         links.append(url)
