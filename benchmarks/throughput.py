@@ -1,36 +1,89 @@
 """Throughput benchmark: the whole pipeline against a bare fetch + trafilatura loop, on 1 and 2 workers.
 
-    python benchmarks/throughput.py [--quick] [--split DIR] [--modes multi_threading,multi_processing]
+    python benchmarks/throughput.py [--quick] [--split DIR] [--no-real] [--modes multi_threading]
                                     [--profile OUT.txt] [--json OUT]
 
-The dev syndication split is served by a local CorpusServer used as a forward proxy. The pipeline is
-`pipeline.run.run_pipeline` on the FnApiRunner into a fresh DuckDB file (as benchmarks/syndication.py
-runs it), timed from build to finish, start-up included. The baseline, in the same run, fetches the
-same feeds and pages through the same proxy with urllib3 and runs bare `trafilatura.extract` on each
-page; on 2 workers the baseline splits the pages over 2 processes. pages/s = pages fetched / wall s.
-`--profile` runs the per-page work (decode, extract_page, page_signals, clean, tag) under cProfile
-and writes the top functions by cumulative time.
+Two page sets, each served by a local CorpusServer used as a forward proxy: the dev syndication split
+(its own feeds) and the real pages of the corpus (news/ and aeb/, 414 pages, listed in RSS feeds of
+40 items made here). The pipeline is `pipeline.run.run_pipeline` on the FnApiRunner into a fresh
+DuckDB file, timed from build to finish, start-up included: on 1 worker (`--direct_num_workers 1`, in
+this process) and on 2 workers as a local run gets them by default (options.local_worker_args:
+worker processes), plus any `--modes` named. The baseline, in the same run, fetches the same feeds
+and pages through the same proxy with urllib3 and runs bare `trafilatura.extract` on each page; on
+2 workers it splits the pages over 2 processes. pages/s = pages fetched / wall s.
+`--profile` runs the per-page work (decode, read_page, clean, tag) under cProfile beside bare
+`trafilatura.extract` on the same pages, and writes the top functions by cumulative and own time.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 import json
 import multiprocessing
 import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SYNDICATION_DEV, peak_rss_mb  # noqa: E402
+from benchmarks.common import AEB_DIR, NEWS_DIR, SYNDICATION_DEV, peak_rss_mb  # noqa: E402
 
 QUICK_FEEDS = 2
+REAL_FEED_ITEMS = 40
+REAL_FEEDS_HOST = "http://feeds.real.example"
 
 
 def feed_files(split_dir: Path, limit: int | None) -> list:
     index = json.loads((Path(split_dir) / "feeds" / "index.json").read_text(encoding="utf-8"))
     return [f["feed_url"] for f in index][:limit]
+
+
+# ------------------------------------------------------------------------------------- page sets
+def syndication_set(split_dir: Path, limit: int | None) -> tuple:
+    from tests.support.corpus import syndication_routes
+
+    return syndication_routes(split_dir), feed_files(split_dir, limit)
+
+
+def real_pages() -> list:
+    """(url, html bytes) of every real page: news/ (its own folder only) and aeb/."""
+    pages = []
+    with open(NEWS_DIR / "manifest.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row["path"].startswith(".."):  # the aeb/ pages news/ lists are read from aeb/ below
+                pages.append((row["url"], gzip.decompress((NEWS_DIR / row["path"]).read_bytes())))
+    truth = json.loads((AEB_DIR / "ground-truth.json").read_text(encoding="utf-8"))
+    for page_id in sorted(truth):
+        pages.append((truth[page_id].get("url") or "", gzip.decompress((AEB_DIR / "html" / f"{page_id}.html.gz")
+                                                                      .read_bytes())))
+    return pages
+
+
+def real_set(limit: int | None = None) -> tuple:
+    """Routes for the real pages at their own URLs (made up when missing or repeated) and RSS feeds listing them."""
+    from pipeline.corpus_server import Route
+
+    routes, links = {}, []
+    for n, (url, body) in enumerate(real_pages()[:limit]):
+        # Plain http: the local proxy serves GET, not CONNECT tunnels.
+        url = "http://" + url.split("://", 1)[1] if url.startswith("https://") else url
+        if not url.startswith("http://") or url in routes:
+            url = f"http://page-{n}.real.example/article"
+        routes[url] = Route(body=body, content_type="text/html")
+        links.append(url)
+    feeds = []
+    for start in range(0, len(links), REAL_FEED_ITEMS):
+        items = "".join(f"<item><title>page {start + i}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+                        f"</item>" for i, link in enumerate(links[start:start + REAL_FEED_ITEMS]))
+        feed_url = f"{REAL_FEEDS_HOST}/{start // REAL_FEED_ITEMS}.xml"
+        routes[feed_url] = Route(body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>real</title>'
+                                      f"{items}</channel></rss>".encode("utf-8"),
+                                 content_type="application/rss+xml; charset=utf-8")
+        feeds.append(feed_url)
+    return routes, feeds
 
 
 # ---------------------------------------------------------------------------------------- baseline
@@ -71,31 +124,83 @@ def bare_loop(proxy_url: str, feeds: list, workers: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- pipeline
-def pipeline_run(split_dir: Path, proxy_url: str, feed_limit: int | None, workers: int, mode: str | None) -> dict:
-    from benchmarks.syndication import run_split
+def pipeline_run(feeds: list, proxy_url: str, extra: list) -> dict:
+    import yaml
 
-    extra = ["--runner", "FnApiRunner", "--direct_num_workers", str(workers)]
-    if mode:
-        extra += ["--direct_running_mode", mode]
+    from pipeline.run import run_pipeline
+
     with tempfile.TemporaryDirectory(prefix="wiredesk-tput-") as tmp:
+        feeds_file = Path(tmp) / "feeds.yaml"
+        feeds_file.write_text(yaml.safe_dump([{"url": u} for u in feeds]), encoding="utf-8")
         started = time.perf_counter()
-        outcome = run_split(split_dir, Path(tmp) / "w.duckdb", proxy_url, Path(tmp), extra, feed_limit=feed_limit)
+        outcome = run_pipeline(["--feeds", str(feeds_file), "--warehouse", str(Path(tmp) / "w.duckdb"),
+                                "--proxy", proxy_url, "--runner", "FnApiRunner", *extra])
         elapsed = time.perf_counter() - started
     pages = outcome["counters"].get("fetch.pages", 0)
     return {"pages": pages, "elapsed_s": elapsed, "pages_per_s": pages / elapsed,
-            "articles": outcome["counters"].get("write.articles", outcome["counters"].get("dedup.articles"))}
+            "articles": outcome["counters"].get("write.articles.inserted")}
+
+
+def runs_for(quick: bool, modes: str) -> list:
+    """(label, bare-loop workers, pipeline flags): 1 worker, the default on 2 cores, and the modes asked for."""
+    runs = [("1 worker", 1, ["--direct_num_workers", "1"])]
+    if not quick:
+        runs.append(("2 workers (default)", 2, ["--direct_num_workers", "2"]))
+        runs += [(f"2 workers {m}", 2, ["--direct_num_workers", "2", "--direct_running_mode", m])
+                 for m in modes.split(",") if m]
+    return runs
+
+
+def measure(name: str, routes: dict, feeds: list, runs: list, results: dict, lines: list) -> None:
+    from pipeline.corpus_server import CorpusServer
+
+    with CorpusServer(routes) as server:
+        bare_loop(server.url, feeds[:1], 1)  # warm the OS cache and imports so neither side pays them alone
+        for label, workers, extra in runs:
+            bare = bare_loop(server.url, feeds, workers)
+            try:
+                pipe = pipeline_run(feeds, server.url, extra)
+            except Exception as exc:  # noqa: BLE001 - a running mode that does not work is a finding
+                pipe = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+            key = f"{name}: {label}"
+            results[key] = {"bare": bare, "pipeline": pipe}
+            if "error" in pipe:
+                lines.append(f"{label:30s} pipeline FAILED ({pipe['error']}); bare {bare['pages_per_s']:.1f} pages/s")
+                continue
+            ratio = pipe["pages_per_s"] / bare["pages_per_s"]
+            results[key]["ratio"] = ratio
+            lines.append(f"{label:30s} pipeline {pipe['pages']} pages in {pipe['elapsed_s']:.1f}s = "
+                         f"{pipe['pages_per_s']:.1f} pages/s | bare fetch+trafilatura {bare['pages']} pages in "
+                         f"{bare['elapsed_s']:.1f}s = {bare['pages_per_s']:.1f} pages/s | ratio {ratio:.2f}")
+
+
+def verdicts(name: str, results: dict) -> list:
+    one = results.get(f"{name}: 1 worker", {})
+    if "ratio" not in one:
+        return []
+    out = [f"target pipeline/bare >= 0.8 on 1 worker: {'met' if one['ratio'] >= 0.8 else 'NOT met'} "
+           f"({one['ratio']:.2f})"]
+    for key, r in results.items():
+        if key.startswith(f"{name}: ") and key != f"{name}: 1 worker" and "ratio" in r:
+            scale = r["pipeline"]["pages_per_s"] / one["pipeline"]["pages_per_s"]
+            bare_scale = r["bare"]["pages_per_s"] / one["bare"]["pages_per_s"]
+            out.append(f"scaling {key.split(': ', 1)[1]}: pipeline {scale:.2f}x one worker (target >= 1.6: "
+                       f"{'met' if scale >= 1.6 else 'NOT met'}); bare loop {bare_scale:.2f}x; "
+                       f"ratio to bare {r['ratio']:.2f}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------- profile
 def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
-    """cProfile of the per-page work outside Beam, to find what costs more than it must."""
+    """cProfile of the per-page work outside Beam, beside bare trafilatura.extract on the same pages."""
     import cProfile
     import pstats
 
+    import trafilatura
+
     from transforms.clean.cleaning import clean_lines
     from transforms.extract.decode import decode_html
-    from transforms.extract.page import extract_page
-    from transforms.extract.signals import page_signals
+    from transforms.extract.page import read_page
     from transforms.tag.registry import AgencyRegistry, load_registry_data
     from transforms.tag.rules import tag_agency
 
@@ -103,86 +208,71 @@ def profile_stages(split_dir: Path, out: Path, limit: int | None) -> str:
     labels = [json.loads(line) for line in (Path(split_dir) / "labels.jsonl").read_text(encoding="utf-8").splitlines()
               if line.strip()][:limit]
     raws = [(label["url"], (Path(split_dir) / label["path"]).read_bytes()) for label in labels]
-    timings = {"decode": 0.0, "extract_page": 0.0, "page_signals": 0.0, "clean": 0.0, "tag": 0.0}
+    timings = {"decode": 0.0, "read_page": 0.0, "clean": 0.0, "tag": 0.0, "bare trafilatura.extract": 0.0}
 
     def work():
         for url, raw in raws:
             t0 = time.perf_counter()
             html = decode_html(raw, "utf-8", "text/html")
             t1 = time.perf_counter()
-            meta = extract_page(html, url)
+            meta, signals = read_page(html, url)
             t2 = time.perf_counter()
-            signals = page_signals(html)
-            t3 = time.perf_counter()
             kept, removed = clean_lines(meta.raw_lines)
-            t4 = time.perf_counter()
+            t3 = time.perf_counter()
             tag_agency(meta.raw_lines, removed, signals._asdict(), registry)
-            t5 = time.perf_counter()
-            for key, dt in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            t4 = time.perf_counter()
+            for key, dt in zip(list(timings)[:4], (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 timings[key] += dt
 
-    work()  # warm-up and plain timings
+    def bare():
+        for url, raw in raws:
+            t0 = time.perf_counter()
+            trafilatura.extract(raw, url=url)
+            timings["bare trafilatura.extract"] += time.perf_counter() - t0
+
+    work()  # warm-up
+    bare()
+    timings.update((k, 0.0) for k in timings)
+    work()
+    bare()
     plain = dict(timings)
     profiler = cProfile.Profile()
     profiler.runcall(work)
     with open(out, "w", encoding="utf-8") as handle:
         stats = pstats.Stats(profiler, stream=handle)
         stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
     n = len(raws)
-    return "per-page stage cost (ms/page, no profiler): " + ", ".join(
-        f"{k} {1000 * v / n:.1f}" for k, v in plain.items()) + f"; cProfile written to {out}"
+    ours = sum(v for k, v in plain.items() if k != "bare trafilatura.extract")
+    return ("per-page cost (ms/page, no profiler): " + ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in plain.items())
+            + f"; our stages together {1000 * ours / n:.1f} = "
+            + f"{ours / plain['bare trafilatura.extract']:.2f}x bare; cProfile written to {out}")
 
 
 def main(argv=None) -> int:
-    from pipeline.corpus_server import CorpusServer
-    from tests.support.corpus import syndication_routes
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", type=Path, default=SYNDICATION_DEV)
-    parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_FEEDS} feeds, 1 worker (CI)")
-    parser.add_argument("--modes", default="multi_threading,multi_processing",
-                        help="direct_running_mode values to try on 2 workers")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"only the first {QUICK_FEEDS} syndication feeds, 1 worker, no real pages (CI)")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real news/ and aeb/ pages")
+    parser.add_argument("--modes", default="",
+                        help="direct_running_mode values to try on 2 workers besides the default")
     parser.add_argument("--profile", type=Path, help="also profile the per-page stages into this file")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     limit = QUICK_FEEDS if args.quick else None
-    results = {}
-    lines = []
-    with CorpusServer(syndication_routes(args.split)) as server:
-        feeds = feed_files(args.split, limit)
-        # Warm the OS cache and imports once so neither side pays them alone.
-        bare_loop(server.url, feeds[:1], 1)
-        runs = [("1 worker", 1, None)]
-        if not args.quick:
-            runs += [(f"2 workers {mode}", 2, mode) for mode in args.modes.split(",") if mode]
-        for label, workers, mode in runs:
-            bare = bare_loop(server.url, feeds, workers)
-            try:
-                pipe = pipeline_run(args.split, server.url, limit, workers, mode)
-            except Exception as exc:  # noqa: BLE001 - a running mode that does not work is a finding
-                pipe = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-            results[label] = {"bare": bare, "pipeline": pipe}
-            if "error" in pipe:
-                lines.append(f"{label:30s} pipeline FAILED ({pipe['error']}); bare {bare['pages_per_s']:.1f} pages/s")
-                continue
-            ratio = pipe["pages_per_s"] / bare["pages_per_s"]
-            results[label]["ratio"] = ratio
-            lines.append(f"{label:30s} pipeline {pipe['pages']} pages in {pipe['elapsed_s']:.1f}s = "
-                         f"{pipe['pages_per_s']:.1f} pages/s | bare fetch+trafilatura {bare['pages']} pages in "
-                         f"{bare['elapsed_s']:.1f}s = {bare['pages_per_s']:.1f} pages/s | ratio {ratio:.2f}")
-    print(f"throughput over {args.split.name} ({len(feeds)} feeds), FnApiRunner, wall time including start-up:")
-    print("\n".join(lines))
-    one = results.get("1 worker", {})
-    if "ratio" in one:
-        print(f"target pipeline/bare >= 0.8 on 1 worker: {'met' if one['ratio'] >= 0.8 else 'NOT met'} "
-              f"({one['ratio']:.2f})")
-    for label, r in results.items():
-        if label != "1 worker" and "ratio" in r and "ratio" in one:
-            scale = r["pipeline"]["pages_per_s"] / one["pipeline"]["pages_per_s"]
-            bare_scale = r["bare"]["pages_per_s"] / one["bare"]["pages_per_s"]
-            print(f"scaling {label}: pipeline {scale:.2f}x one worker (target >= 1.6: "
-                  f"{'met' if scale >= 1.6 else 'NOT met'}); bare loop {bare_scale:.2f}x; "
-                  f"ratio to bare {r['ratio']:.2f}")
+    results: dict = {}
+    runs = runs_for(args.quick, args.modes)
+    sets = [("syndication", *syndication_set(args.split, limit))]
+    if not (args.quick or args.no_real):
+        sets.append(("real pages", *real_set()))
+    for name, routes, feeds in sets:
+        lines: list = []
+        measure(name, routes, feeds, runs, results, lines)
+        what = f"{args.split.name} ({len(feeds)} feeds)" if name == "syndication" else \
+            f"news/ + aeb/ ({len(feeds)} feeds)"
+        print(f"throughput over {name} {what}, FnApiRunner, wall time including start-up:")
+        print("\n".join(lines + verdicts(name, results)))
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     if args.profile:
         print(profile_stages(args.split, args.profile, 60 if args.quick else None))

@@ -31,6 +31,8 @@ _OWN_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(_
 BEAM_NOISE = (
     re.compile(r"requested in with_outputs\(\) but not declared in type hints"),
     re.compile(r"^Converting string literal type hint to Any"),
+    # Each local worker process (multi_processing) says so once as it starts.
+    re.compile(r"No semi_persistent_directory found"),
 )
 LIBRARY_LOGGERS = ("apache_beam", "urllib3", "trafilatura", "htmldate", "charset_normalizer", "courlan",
                    "justext", "filelock", "google", "tldextract")

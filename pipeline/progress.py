@@ -6,8 +6,9 @@ Instead every wiredesk counter's `inc()` (transforms/beam_common/metrics.py) rea
 listener this module registers, while a
 `reporting()` block is active (one global check and one lock otherwise, measured in
 tests/pipeline/test_cli_ux.py). DoFns that run in this process (FnApiRunner, in-process or
-multi-threaded) feed the display; out-of-process workers (multi_processing, Dataflow) do not, and
-the end-of-run summary, which reads Beam's metrics, stays the source of truth.
+multi-threaded) feed the display; local worker processes (multi_processing, the default on
+several cores) send theirs over local UDP (`_receiving`); Dataflow workers do not. The end-of-run
+summary reads Beam's metrics, and a batch run's final line is settled to them (`settle`).
 
 The display: on a terminal one line on stderr, redrawn in place; elsewhere (CI, log files) a plain
 `progress` log line every `interval` seconds and one when the run ends.
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import json
+import os
+import socket
 import sys
 import threading
 import time
@@ -41,6 +45,13 @@ def record(key: str, n: int = 1) -> None:
         return
     with _lock:
         _counts[key] = _counts.get(key, 0) + n
+
+
+def settle(counts: dict) -> None:
+    """Replace the tally with a finished run's own counters (relayed increments can arrive late)."""
+    with _lock:
+        _counts.clear()
+        _counts.update(counts)
 
 
 def snapshot() -> dict:
@@ -110,7 +121,52 @@ def clear_live_line() -> None:
 
 @contextlib.contextmanager
 def reporting():
-    """Count and show progress while the block runs a pipeline."""
+    """Count and show progress while the block runs a pipeline, with what local worker processes send."""
+    with _receiving(), _reporting():
+        yield
+
+
+@contextlib.contextmanager
+def _receiving():
+    """While the block runs, count increments that local worker processes send (metrics.RELAY_ENV)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                data = sock.recv(65536)
+            except OSError:  # timeout: look at stop again
+                continue
+            try:
+                counts = json.loads(data)
+            except ValueError:
+                continue
+            for key, n in counts.items():
+                if isinstance(key, str) and isinstance(n, int):
+                    record(key, n)
+
+    previous = os.environ.get(RELAY_ENV)
+    os.environ[RELAY_ENV] = f"{os.getpid()}:{sock.getsockname()[1]}"
+    thread = threading.Thread(target=loop, name="wiredesk-progress-relay", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
+        if previous is None:
+            os.environ.pop(RELAY_ENV, None)
+        else:
+            os.environ[RELAY_ENV] = previous
+
+
+@contextlib.contextmanager
+def _reporting():
+    """The tally and its display: a live line, periodic log lines, or nothing."""
     global _active, _live_stream
     mode = resolved_mode()
     stream = _config["stream"] or sys.stderr
@@ -163,6 +219,6 @@ def reporting():
 
 
 # Counters live below the application; they reach the tally through the listener it registers.
-from transforms.beam_common.metrics import add_listener  # noqa: E402 - after record() exists
+from transforms.beam_common.metrics import RELAY_ENV, add_listener  # noqa: E402 - after record() exists
 
 add_listener(record)

@@ -18,7 +18,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from pipeline import local_stream, progress
 from pipeline.builder import build_pipeline
 from pipeline.logging_setup import event
-from pipeline.options import WiredeskOptions
+from pipeline.options import WiredeskOptions, local_worker_args
 from pipeline.prepare import prepare, streams_live
 from pipeline.summary import conservation, format_summary, run_counters, warehouse_facts
 from schemas.settings import Settings
@@ -37,6 +37,9 @@ def run_pipeline(argv: list, settings: Settings | None = None) -> dict:
         # or the live poll source) run on the BundleBasedDirectRunner, the local runner that
         # streams, which the DirectRunner would pick for them too.
         argv = [*argv, "--runner", "BundleBasedDirectRunner" if "--streaming" in argv else DEFAULT_RUNNER]
+    # A local batch run uses every core (one SDK worker process each); DuckDB still has one writer,
+    # the one 'Write Batches' call after 'Group Rows'.
+    argv = [*argv, *local_worker_args(argv)]
     options = PipelineOptions(argv)
     started = time.monotonic()
     started_at = utc_now()  # the summary reads back only what this run wrote
@@ -67,6 +70,9 @@ def run_pipeline(argv: list, settings: Settings | None = None) -> dict:
                             from failure
                     # The live source polls outside any Beam step, so only the in-process tally has its counts.
                     live_counters = progress.snapshot()
+                elif not streaming:
+                    # Worker processes relay their counts late or not at all; the final line shows Beam's.
+                    progress.settle(run_counters(result))
     finally:
         if live:
             local_stream.forget_services()

@@ -29,3 +29,10 @@ def pytest_configure(config):
     from apache_beam.testing.test_pipeline import TestPipeline
 
     TestPipeline.pytest_test_pipeline_options = "--runner=FnApiRunner"
+    # Runs stay in one process unless a test asks for workers (tests/pipeline/test_workers.py does):
+    # starting worker processes would cost every small run a few seconds. Subprocesses inherit it.
+    import os
+
+    from pipeline.options import WORKERS_ENV
+
+    os.environ.setdefault(WORKERS_ENV, "1")

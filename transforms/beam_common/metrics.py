@@ -1,13 +1,24 @@
 """Beam counters named wiredesk.<stage>/<name>, mirrored to whoever listens in this process.
 
 The application's live progress display (pipeline/progress.py) registers itself with
-add_listener(); this package knows nothing of it, so the dependency points one way.
+add_listener(); this package knows nothing of it, so the dependency points one way. Worker
+processes that the local runner starts (multi_processing) inherit RELAY_ENV from it and send their
+increments to the process that listens, over local UDP (`_Relay`).
 """
 from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
 
 import apache_beam as beam
 
 NAMESPACE = "wiredesk"
+# "<pid>:<port>": the process that listens, and the 127.0.0.1 UDP port it reads increments on.
+RELAY_ENV = "WIREDESK_COUNTER_RELAY"
+_RELAY_EVERY_S = 0.25
 _LISTENERS: list = []
 
 
@@ -55,3 +66,42 @@ def count_all(stage: str, counts: dict) -> None:
     """Add {name: n} to the stage's counters (pure code returns its counts; Beam code adds them)."""
     for name, n in counts.items():
         counter(stage, name).inc(n)
+
+
+class _Relay:
+    """Sends this worker process's counter increments to the listening process, summed, every 0.25 s.
+
+    A live display only: a lost datagram costs a moment of accuracy, and the run's end reads Beam's
+    own metrics.
+    """
+
+    def __init__(self, port: int):
+        self._address = ("127.0.0.1", port)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+        threading.Thread(target=self._loop, name="wiredesk-counter-relay", daemon=True).start()
+
+    def __call__(self, key: str, n: int) -> None:
+        with self._lock:
+            self._pending[key] = self._pending.get(key, 0) + n
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(_RELAY_EVERY_S)
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            if pending:
+                try:
+                    self._socket.sendto(json.dumps(pending).encode("utf-8"), self._address)
+                except OSError:
+                    pass  # the listener has gone: the run is ending, and its summary reads Beam's metrics
+
+
+def _relay_from_env() -> None:
+    pid, _, port = os.environ.get(RELAY_ENV, "").partition(":")
+    if pid.isdigit() and port.isdigit() and int(pid) != os.getpid():
+        add_listener(_Relay(int(port)))
+
+
+_relay_from_env()

@@ -13,6 +13,7 @@ import trafilatura
 from lxml import etree
 
 from transforms.clean.cleaning import is_boilerplate, normalise_whitespace
+from transforms.extract.containers import better_joined, joined_tree, twin_containers
 from transforms.extract.html import clean_text, norm_key
 from transforms.util.text import count_words
 
@@ -32,10 +33,11 @@ _LD_PARAGRAPH_RE = re.compile(r'\n\s*\n|\r\n\s*\r\n|\n')
 _WORD_RE = re.compile(r'\w+')
 _BULLET_RE = re.compile(r'^[-•*]\s+')
 _BLOCK_TAGS = ('div', 'figure', 'table', 'ul', 'ol', 'blockquote', 'section', 'aside', 'h2', 'h3', 'h4')
-_CAPTION_XPATH = ('//*[contains(concat(" ", normalize-space(@class), " "), " caption ") or '
+_CAPTION_XPATH = ('//*[@class][contains(concat(" ", normalize-space(@class), " "), " caption ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " cap ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " image-caption ") or '
                   'contains(concat(" ", normalize-space(@class), " "), " photo-caption ")]')
+_CAPTIONS = etree.XPath(_CAPTION_XPATH)
 # An inline link inside prose is part of the sentence; only link-dominated blocks are navigation.
 _INLINE_LINK_SHARE = 0.5
 # A table cell holding a few hundred characters of prose is page layout, not data.
@@ -84,7 +86,7 @@ def _drop_captions(tree) -> None:
     """Photo captions are not article text (and their photo credits mislead agency tagging)."""
     for el in list(tree.iter('figcaption')):
         el.drop_tree()
-    for el in tree.xpath(_CAPTION_XPATH):
+    for el in _CAPTIONS(tree):
         el.drop_tree()
 
 
@@ -124,12 +126,19 @@ def _trafilatura_lines(work, url: str, **options) -> list[str]:
 
 def body_lines(tree, url: str, ld: dict) -> list[str]:
     """Precision-first extraction, widened only when it finds almost nothing or JSON-LD proves it short."""
-    lines = _trafilatura_lines(_prepare_tree(tree), url, favor_precision=True)
+    # trafilatura.extract copies a tree it is given before pruning, so one prepared copy serves both passes.
+    work = _prepare_tree(tree)
+    lines = _trafilatura_lines(work, url, favor_precision=True)
     if _chars(lines) < _MIN_PRECISE_CHARS:
         # favor_precision prunes whole containers on some layouts; the default mode keeps them.
-        wider = _trafilatura_lines(_prepare_tree(tree), url)
+        wider = _trafilatura_lines(work, url)
         if _chars(wider) > _chars(lines):
             lines = wider
+    twins = twin_containers(work, lines)
+    if twins:
+        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True)
+        if better_joined(lines, joined):
+            lines = joined
     return _prefer_ld_body(lines, ld)
 
 

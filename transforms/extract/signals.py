@@ -53,11 +53,15 @@ _MAX_LABEL_CHARS = 200
 _WS_RE = re.compile(r"\s+")
 _TOKEN_SPLIT_RE = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 _BREAK = object()
+_NO_TOKENS: frozenset = frozenset()
 
 
-def page_signals(html: str) -> PageSignals:
-    """Read page_lines, caption_lines, bylines and structured_authors from an HTML page."""
-    root = _parse(html)
+def page_signals(page) -> PageSignals:
+    """Read page_lines, caption_lines, bylines and structured_authors from an HTML page.
+
+    `page` is the HTML text, or its tree as html.parse returns it (read, never changed).
+    """
+    root = _parse(page) if isinstance(page, (str, bytes)) else page
     if root is None:
         return PageSignals(page_lines=[], caption_lines=[], bylines=[], structured_authors=[])
     index = _Index(root)
@@ -83,8 +87,10 @@ class _Index:
 
     def __init__(self, root):
         self.root = root
-        self.tokens: dict = {}
-        self.captions: dict = {}
+        # Every element with its tag, in document order: the caption, byline and provider passes share it.
+        self.elements = _elements(root)
+        # Every pass asks for the tokens and the caption status of (nearly) every element: compute all at once.
+        self.tokens: dict = {el: _compute_class_tokens(el) for el, _ in self.elements}
         # Every proper ancestor of an <img>: the elements for which el.find(".//img") is not None.
         self.img_ancestors = set()
         for img in root.iter("img"):
@@ -99,6 +105,11 @@ class _Index:
                 for child in anc:
                     self.near_image_block.add(child)
                     self.near_image_block.update(child)
+        # As _compute_is_caption, with _in_image_block's tests read from the sets above.
+        self.captions: dict = {
+            el: (tag in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
+                 or (tag != "img" and el not in self.img_ancestors and el in self.near_image_block))
+            for el, tag in self.elements}
 
     def class_tokens(self, el) -> set:
         found = self.tokens.get(el)
@@ -113,11 +124,25 @@ class _Index:
         return found
 
 
-_LOCAL = threading.local()
+class _Local(threading.local):
+    index = None
+
+
+_LOCAL = _Local()
 
 
 def _index():
-    return getattr(_LOCAL, "index", None)
+    return _LOCAL.index
+
+
+def _elements(root) -> list:
+    """(element, lower-cased tag) of every element under root, root included, in document order."""
+    return [(el, el.tag.lower()) for el in root.iter(etree.Element)]
+
+
+def _tagged(root) -> list:
+    index = _index()
+    return index.elements if index is not None and index.root is root else _elements(root)
 
 
 def _parse(html: str | bytes):
@@ -150,7 +175,10 @@ def _class_tokens(el) -> set[str]:
 
 
 def _compute_class_tokens(el) -> set[str]:
-    raw = f"{el.get('class', '')} {el.get('id', '')}"
+    css, ident = el.get("class"), el.get("id")
+    if not css and not ident:
+        return _NO_TOKENS
+    raw = f"{css or ''} {ident or ''}"
     return {t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t}
 
 
@@ -160,7 +188,8 @@ def _contains_img(el) -> bool:
 
 
 def _tag(el) -> str:
-    return el.tag.lower() if isinstance(el.tag, str) else ""
+    tag = el.tag
+    return tag.lower() if isinstance(tag, str) else ""
 
 
 def _is_hidden(el) -> bool:
@@ -259,8 +288,8 @@ def _walk(el, out: list) -> None:
 def caption_lines(root) -> list[str]:
     """Texts of figure captions and photo credits."""
     texts = []
-    for el in root.iter():
-        if _tag(el) in ("figcaption", "caption") or (_tag(el) and _is_caption(el)):
+    for el, tag in _tagged(root):
+        if tag in ("figcaption", "caption") or _is_caption(el):
             texts.append(_norm(el.text_content()))
     return _unique(t for t in texts if t)
 
@@ -277,8 +306,8 @@ def meta_authors(root) -> Iterator[str]:
 
 def byline_texts(root) -> Iterator[str]:
     """Texts of elements marked up as byline, author, or source/agency label."""
-    for el in root.iter():
-        if not _tag(el) or _tag(el) in ("meta", "script", "style", "body", "html", "link"):
+    for el, tag in _tagged(root):
+        if tag in ("meta", "script", "style", "body", "html", "link"):
             continue
         # Sites with hashed class names label their byline and source rows for their own tests.
         # Their classes are typography ("caption2"), so the test id, which names the role, is trusted over them.
@@ -305,8 +334,8 @@ def _inside_caption(el) -> bool:
 
 def provider_texts(root) -> Iterator[str]:
     """Names in publisher/provider attribution blocks (portal pages name the supplying agency there)."""
-    for el in root.iter():
-        if not _tag(el) or not (_class_tokens(el) & _PROVIDER_TOKENS):
+    for el, _ in _tagged(root):
+        if not (_class_tokens(el) & _PROVIDER_TOKENS):
             continue
         text = _norm(el.text_content())
         if text and len(text) <= _MAX_LABEL_CHARS:

@@ -7,34 +7,33 @@ from schemas.settings import Settings
 from schemas.types import Article, Draft
 from transforms.beam_common.dead_letters import emit_dead, guarded_pardo
 from transforms.beam_common.metrics import counter
+from transforms.extract.results import ExtractionError
 from transforms.feeds.urls import article_id, outlet_of, pick_canonical
 
 STAGE = "extract"
 
 
 class ExtractPage(beam.DoFn):
-    """Decodes a page once and reads its text, metadata and credit signals.
-
-    The decoded text is parsed twice: extract_page() and page_signals() each build their own lxml tree.
-    """
+    """Decodes a page once, parses it once, and reads its text, metadata and credit signals from that tree."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
 
-    def process(self, page):
+    def setup(self):
+        # Imported here, not per element: trafilatura and its dependencies load once per worker.
         from transforms.extract.decode import decode_html
-        from transforms.extract.page import extract_page
-        from transforms.extract.results import ExtractionError
-        from transforms.extract.signals import page_signals
+        from transforms.extract.page import read_page
 
+        self._decode, self._read = decode_html, read_page
+
+    def process(self, page):
         entry = page.entry
         try:
-            html = decode_html(page.body, page.charset, page.content_type)
-            meta = extract_page(
+            html = self._decode(page.body, page.charset, page.content_type)
+            meta, signals = self._read(
                 html, page.final_url,
                 feed_title=entry.title, feed_summary=entry.summary, feed_published_at=entry.published_at,
                 feed_categories=tuple(entry.categories or ()), feed_authors=tuple(entry.authors or ()))
-            signals = page_signals(html)
         except ExtractionError as err:
             yield emit_dead(STAGE, err.reason, err.message, url=entry.url, feed_url=entry.feed_url,
                             payload=page.body, attempt=page.attempts)

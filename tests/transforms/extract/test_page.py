@@ -142,3 +142,16 @@ def test_extract_page_records_future_meta_as_untrusted():
     page = extract_page(html, 'http://x.example/2020/02/03/story', now=NOW)
     assert page.published_at == '2020-02-03T00:00:00+00:00'
     assert page.published_at_source == 'url'
+
+
+def test_an_article_split_over_repeated_containers_is_read_whole():
+    para = '<p>{} The council voted to repair the bridge, and the work will start in the spring of next year.</p>'
+    part = '<div class="body__container article__body">{}</div>'
+    first = part.format(''.join(para.format(f'First part, paragraph {i}.') for i in range(4)))
+    second = part.format(''.join(para.format(f'Second part, paragraph {i}.') for i in range(4)))
+    html = (f'<html><head><title>Bridge</title></head><body><h1>Bridge repair approved</h1><article>{first}'
+            f'<div class="ad"><a href="/x">Subscribe now</a></div>{second}</article>'
+            '<aside class="related"><p>Other story</p></aside></body></html>')
+    body = _body(extract_page(html, 'https://towncrier.example/a', now=NOW))
+    assert 'First part, paragraph 0.' in body and 'Second part, paragraph 3.' in body
+    assert 'Subscribe now' not in body and 'Other story' not in body
