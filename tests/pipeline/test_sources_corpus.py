@@ -1,6 +1,7 @@
 """Every file of the corpus's sources/ through the pipeline: sitemaps through ReadFeeds over local HTTP,
 agency files through drop folders in a whole run into DuckDB; every item and entry is accounted for."""
 import shutil
+from urllib.parse import urljoin
 
 import apache_beam as beam
 import duckdb
@@ -101,3 +102,30 @@ def test_every_agency_file_goes_through_a_drop_folder_into_the_warehouse(tmp_pat
     # Each accepted item is an article, or was refused by cleaning (too short), or repeats a stored uri.
     assert accepted <= stored | later and stored <= accepted and len(stored) >= 20
     assert conservation(result["counters"])["balanced"]
+
+
+def test_the_largest_sitemap_and_every_robots_txt_go_through_the_poll(tmp_path):
+    # The read step's own poll (poll_feed) over local HTTP: tripadvisor's 50,000 urls, and each corpus
+    # robots.txt as the robots.txt of a site whose listed sitemaps are then asked for.
+    from schemas.types import FeedSpec as Spec
+    from transforms.feeds.poll import poll_feed
+    from transforms.feeds.sitemaps import robots_sitemaps
+    from transforms.fetch.client import Fetcher
+
+    big = next(r for r in manifest_rows("sitemaps/") if "tripadvisor" in r["path"])
+    robots = [r for r in manifest_rows("sitemaps/") if r["kind"] == "robots_txt"]
+    routes = {HOST + big["path"]: Route(body=read(big), content_type="application/octet-stream")}
+    for i, row in enumerate(robots):
+        routes[f"http://site{i}.example/robots.txt"] = Route(body=read(row), content_type="text/plain")
+    with CorpusServer(routes) as server:
+        settings = Settings().with_fetch(proxy=server.url, respect_robots=False, max_retries=0)
+        with Fetcher(settings.fetch) as fetcher:
+            out = poll_feed(Spec(url=HOST + big["path"], kind="sitemap"), None, fetcher, settings)
+            assert out.counts["entries"] + out.counts.get("skip.bad_link", 0) == int(big["count"])
+            assert out.entries[0].url == canonical_url(big["first_loc"])
+            for i, row in enumerate(robots):
+                site = poll_feed(Spec(url=f"http://site{i}.example/", kind="site"), None, fetcher, settings)
+                listed = {urljoin(f"http://site{i}.example/", loc) for loc in robots_sitemaps(read(row).decode())}
+                # The sitemaps it lists are asked for; none is served here, so each is a reasoned dead letter.
+                assert site.dead and {d.url for d in site.dead} <= listed, row["path"]
+                assert all(d.error_class and d.message for d in site.dead), row["path"]
