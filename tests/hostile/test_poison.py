@@ -27,17 +27,18 @@ PAGES = "http://poison.example/"
 
 @pytest.fixture(scope="module")
 def poisoned(tmp_path_factory):
-    import transforms.extract.signals as page_signals_module
+    # read_page calls page.page_signals on the page's one parsed tree, so that is where the failure goes.
+    import transforms.extract.page as page_signals_module
     import transforms.feeds.poll as read_feeds_module
     from transforms.fetch.client import Fetcher
 
     tmp = tmp_path_factory.mktemp("poisoned")
     real_signals, real_check, real_get = page_signals_module.page_signals, read_feeds_module.check_link, Fetcher.get
 
-    def signals(html, *a, **k):
-        if "extract-bomb" in html:  # the page's title names it
+    def signals(tree, *a, **k):
+        if "extract-bomb" in (tree.findtext(".//title") or ""):  # the page's title names it
             raise KeyError("injected failure in page_signals")
-        return real_signals(html, *a, **k)
+        return real_signals(tree, *a, **k)
 
     def check(link, *a, **k):
         if link and "feed-bomb" in link:
