@@ -297,6 +297,9 @@ class Fetcher:
                 body = self._read_body(resp, headers, caps, watchdog)
                 return _Response(status, headers, body)
             if status == 304:
+                # A 304 has no body; reading its nothing lets the connection go back to the pool
+                # (closing an unread response closes the connection, and every poll reconnected).
+                resp.read(decode_content=False)
                 return _Response(status, headers)
             if status in REDIRECT_STATUSES and headers.get("location"):
                 return _Response(status, headers, location=urljoin(target.url, headers["location"]))
