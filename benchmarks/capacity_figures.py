@@ -3,7 +3,8 @@
     python benchmarks/capacity_figures.py [--quick] [--split DIR] [--json OUT]
 
 - CPU ms per page by stage (time.process_time, one thread): the stage functions called directly on
-  the syndication split's pages and on the Article Extraction Benchmark's real pages (decode,
+  the syndication split's pages, the Article Extraction Benchmark's real pages and the simulated
+  pages of benchmarks/batch_scale.py (decode,
   extract_page, page_signals, clean_lines, tag_agency, MinHash signing), and parse_feed on the
   split's feeds (per entry).
 - Bytes per page: raw HTML as served, and gzip-6 of it (what a server sending gzip puts on the wire).
@@ -77,6 +78,15 @@ def aeb_pages(limit: int | None) -> list:
     truth = json.loads((AEB_DIR / "ground-truth.json").read_text(encoding="utf-8"))
     return [(truth[key].get("url") or "http://aeb.example/", read_gz(AEB_DIR / "html" / f"{key}.html.gz"))
             for key in sorted(truth)[:limit]]
+
+
+def simulated_pages(limit: int | None) -> list:
+    """The pages benchmarks/batch_scale.py serves (benchmarks/simweb.py), so its per-page CPU can be split."""
+    from benchmarks.internet_scale import sentences
+    from benchmarks.simweb import Shape, host_name, page_body
+
+    shape, pool = Shape(), sentences()
+    return [(f"http://{host_name(n)}/a/{n}/{n}.html", page_body(shape, pool, n, n)) for n in range(limit or 200)]
 
 
 def stage_cpu(raws: list) -> dict:
@@ -206,7 +216,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     limit = 30 if args.quick else None
-    stages = {"syndication": stage_cpu(split_pages(args.split, limit)), "aeb": stage_cpu(aeb_pages(limit))}
+    stages = {"syndication": stage_cpu(split_pages(args.split, limit)), "aeb": stage_cpu(aeb_pages(limit)),
+              "simulated": stage_cpu(simulated_pages(limit))}
     result = {"stages": stages, "feeds": feed_cpu(args.split),
               "links": link_state_bytes(), "warehouse": warehouse_rows(args.split, args.quick)}
     print("\n".join(report(result)))

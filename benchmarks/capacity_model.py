@@ -38,15 +38,22 @@ SCALES = (("2k feeds, one machine", 2_000, 20_000), ("100k feeds / 15 min, 1M ar
           ("1M feeds, 10M articles/day", 1_000_000, 10_000_000))
 
 
+def stage_ms(figures: dict, pages: str) -> float:
+    return sum(figures["stages"][pages]["cpu_ms"].values())
+
+
 def units(poll: dict, index: dict, batch: dict, figures: dict) -> dict:
     """The measured figures the model uses, by name."""
-    steady = poll["steady"]
-    runs = sorted(batch["runs"], key=lambda r: r["pages"])
+    steady = poll.get("steady") or poll["all"]  # "all": the run ended before every feed had been polled
+    runs = sorted((r for r in batch["runs"] if r.get("cpu_s")), key=lambda r: r["pages"])
     tables = figures["warehouse"]["tables"]
     return {
         "cpu_304_s": 1.0 / steady["per_core_304"],
         "cpu_200_s": poll["poll_cpu_ms"]["200"] / 1000,
-        "page_cpu_s": runs[-1]["cpu_s"] / max(1, runs[-1]["fetched"]),
+        # A real page's stage CPU (AEB pages) plus what the whole pipeline spent per simulated page
+        # beyond the same stages on those pages (fetch, Beam, dedup, the warehouse write, start-up).
+        "page_cpu_s": (stage_ms(figures, "aeb") + 1000 * runs[-1]["cpu_s"] / max(1, runs[-1]["fetched"])
+                       - stage_ms(figures, "simulated")) / 1000,
         "track_bytes": poll["tracks"]["pickled_p99"],
         "member_heap": index["heap_bytes_per_member"],
         "member_record": index["record_bytes_per_member"],
@@ -74,10 +81,14 @@ def scale(u: dict, feeds: int, per_day: int) -> dict:
     bq_day_gb = per_day * (u["bq_article"] + u["bq_index"]) / 1e9
     insert_day_gb = per_day * (max(1024, u["bq_article"]) + max(1024, u["bq_index"])) / 1e9
     pubsub_day_gb = per_day * 2 * max(1000, u["message_bytes"] + 40) / 1e9  # publish + delivery
+    links_gb = members * (u["link_heap"] + u["link_record"] * u["slack"]) / 1e9  # KeepFirstLink, also one key
+    # The worker holding the index key needs its memory on top of a normal worker's share.
+    extra_gb = max(0.0, index_gb - a["usable_gb_for_one_key"])
     p = PRICES
     month = {
         "dataflow": workers * 720 * (a["worker_vcpus"] * p["dataflow_streaming_vcpu_hour"]
                                      + a["worker_gb"] * p["dataflow_streaming_gb_hour"])
+        + 720 * extra_gb * p["dataflow_streaming_gb_hour"]
         + 30 * per_day * a["shuffle_bytes_per_article"] / 1e9 * p["dataflow_streaming_data_gb"],
         "bq_streaming": 30 * insert_day_gb * 1e9 / 200e6 * p["bq_streaming_insert_per_200mb"],
         "bq_storage_first_month": 30 * bq_day_gb * p["bq_active_storage_gb_month"],
@@ -85,7 +96,8 @@ def scale(u: dict, feeds: int, per_day: int) -> dict:
     }
     return {"feeds": feeds, "per_day": per_day, "polls_per_s": polls / 86_400, "vcpus": vcpus, "workers": workers,
             "index_members": members, "index_gb_one_key": index_gb,
-            "index_fits": index_gb <= a["usable_gb_for_one_key"], "state_gb": state_gb, "bq_day_gb": bq_day_gb,
+            "index_fits": index_gb <= a["usable_gb_for_one_key"], "links_gb_one_key": links_gb,
+            "index_worker_gb": a["worker_gb"] + extra_gb, "state_gb": state_gb, "bq_day_gb": bq_day_gb,
             "insert_day_gb": insert_day_gb, "pubsub_day_gb": pubsub_day_gb, "month": month,
             "month_total": sum(month.values()), "poll_share": ((polls - changed) * u["cpu_304_s"]
                                                                 + changed * u["cpu_200_s"]) / cpu_s}
@@ -99,7 +111,9 @@ def report(u: dict) -> list:
         lines.append(
             f"{name}: {s['polls_per_s']:,.0f} polls/s; {s['vcpus']:.1f} vCPU busy -> {s['workers']} n2-standard-2 "
             f"({s['poll_share']:.0%} of CPU polling); story index {s['index_members']:,.0f} members = "
-            f"{s['index_gb_one_key']:.1f} GB on one key ({'fits' if s['index_fits'] else 'does NOT fit'} one worker); "
+            f"{s['index_gb_one_key']:.1f} GB on one key ({'fits' if s['index_fits'] else 'does NOT fit'} one "
+            f"n2-standard-2; that worker needs {s['index_worker_gb']:.0f} GB); "
+            f"links seen {s['links_gb_one_key']:.1f} GB on one key; "
             f"streaming state {s['state_gb']:.1f} GB; BigQuery +{s['bq_day_gb']:.2f} GB/day stored, "
             f"{s['insert_day_gb']:.2f} GB/day streaming inserts billed; Pub/Sub {s['pubsub_day_gb']:.2f} GB/day; "
             f"month: Dataflow ${m['dataflow']:,.0f}, BigQuery inserts ${m['bq_streaming']:,.0f}, "

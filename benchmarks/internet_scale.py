@@ -232,6 +232,7 @@ def poll_part(args) -> dict:
         out["all_polled_after_s"] = wall - started
         out["steady"] = steady_figures(drive.starts[polls_then:], ended - wall, cpu1 - cpu)
     out["poll_cpu_ms"] = {str(kind): 1000 * sum(c) / len(c) for kind, c in by_kind(drive.starts).items()}
+    out["all"] = steady_figures(drive.starts, ended - started, cpu1 - cpu0)  # start-up (robots, first 200s) included
     out["tracks"] = track_bytes(poller.tracks)
     return out
 
@@ -252,16 +253,15 @@ def report_poll(p: dict) -> list:
     if s:
         lines.append(f"steady: {s['polls']:,} polls ({s['share_304']:.1%} 304) in {s['wall_s']:.1f} s wall, "
                      f"{s['cpu_s']:.2f} CPU s = {s['overall_per_cpu_s']:.0f} polls per CPU s, all kinds")
-        cpu = p["poll_cpu_ms"]
-        lines.append("CPU per poll (its own thread): " + ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(cpu.items()))
-                     + f"; loop overhead {s['overhead_ms']:.2f} ms per poll")
-        lines.append(f"304 polls per core: {s['per_core_304']:.0f}/s "
-                     f"({s['ms_per_304']:.2f} + {s['overhead_ms']:.2f} ms)")
-        ok = s["per_core_304"] >= TARGET_POLLS_PER_CORE
-        lines.append(f"target >= {TARGET_POLLS_PER_CORE:.0f} polls/s per core on 304s: {'met' if ok else 'NOT met'}")
     else:
-        lines.append("steady: no polls after the first pass (run longer)")
-        lines.append(f"target >= {TARGET_POLLS_PER_CORE:.0f} polls/s per core on 304s: NOT met")
+        s = p["all"]
+        lines.append("steady: not every feed was polled before the end; the figures below count every poll")
+    cpu = p["poll_cpu_ms"]
+    lines.append("CPU per poll (its own thread): " + ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(cpu.items()))
+                 + f"; loop overhead {s['overhead_ms']:.2f} ms per poll")
+    lines.append(f"304 polls per core: {s['per_core_304']:.0f}/s ({s['ms_per_304']:.2f} + {s['overhead_ms']:.2f} ms)")
+    ok = s["per_core_304"] >= TARGET_POLLS_PER_CORE
+    lines.append(f"target >= {TARGET_POLLS_PER_CORE:.0f} polls/s per core on 304s: {'met' if ok else 'NOT met'}")
     t = p["tracks"]
     lines.append(f"feed track: pickled {t['pickled_mean']:.0f} B mean, {t['pickled_p99']} B p99, "
                  f"{t['pickled_max']} B max; "
