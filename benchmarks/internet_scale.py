@@ -71,8 +71,9 @@ def poll_settings(proxy: str, interval_s: float, host_gap_s: float):
 class Drive:
     """The polling loop: the real schedule and poller, `workers` polls at once, never two of one host."""
 
-    def __init__(self, poller, schedule, workers: int):
+    def __init__(self, poller, schedule, workers: int, host_rule: bool = True):
         self.poller, self.schedule, self.workers = poller, schedule, workers
+        self.host_rule = host_rule  # False: every due feed polls on its own, as the Dataflow SDF's elements do
         self.starts: list = []  # (start time, feed url, kinds of items)
         self.first_done_at = None  # wall and CPU time when every feed had been polled once
         self.pass_cpu_s: list = []  # CPU seconds of each schedule pass over every track
@@ -96,7 +97,7 @@ class Drive:
                 while queue and len(flying) < self.workers and not self.schedule.stopping(now):
                     url = queue.popleft()
                     host = host_of(url)
-                    if host in busy:
+                    if host in busy and self.host_rule:
                         held.append(url)  # its host is being polled: after that poll
                         continue
                     busy.add(host)
@@ -211,13 +212,14 @@ def poll_part(args) -> dict:
         due_now = len(PollSchedule(started).due(poller.tracks, started))
         scan_ms = live_scan_ms(poller.tracks, started)
         schedule = PollSchedule(started, args.duration, None, settings.stream.max_sleep_s)
-        drive = Drive(poller, schedule, args.workers)
+        drive = Drive(poller, schedule, args.workers, host_rule=not args.no_host_rule)
         cpu0 = time.process_time()
         drive.run()
         ended, cpu1 = time.time(), time.process_time()
         poller.close()
         server = web.stats()
     out = {"feeds": args.feeds, "hosts": args.hosts, "workers": args.workers, "warm_share": args.warm_share,
+           "host_rule": not args.no_host_rule,
            "duration_s": ended - started,
            "polls": len(drive.starts), "cpu_s": cpu1 - cpu0, "due_at_start": due_now,
            "rss_per_10k_tracks_new_mb": rss_tracks / 2**20, "status": server["status"], "robots": server["robots"],
@@ -239,7 +241,7 @@ def poll_part(args) -> dict:
 
 def report_poll(p: dict) -> list:
     lines = [f"polling: {p['feeds']:,} feeds ({p['warm_share']:.0%} resumed from feed_state) on {p['hosts']:,} hosts, "
-             f"{p['workers']} workers, "
+             f"{p['workers']} workers{'' if p.get('host_rule', True) else ' without the one-poll-per-host rule'}, "
              f"{p['duration_s']:.0f} s: {p['polls']:,} polls in {p['cpu_s']:.1f} CPU s "
              f"= {p['polls'] / max(p['cpu_s'], 1e-9):.0f} polls per CPU s overall; answers {p['status']}, "
              f"robots.txt fetched {p['robots']:,} times for {p['hosts_seen']:,} hosts",
@@ -289,6 +291,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="feeds polled at once")
     parser.add_argument("--warm-share", type=float, default=0.0,
                         help="share of feeds that resume from a stored feed_state row (a restart), the rest are new")
+    parser.add_argument("--no-host-rule", action="store_true",
+                        help="poll every due feed at once, two of one host included (the Dataflow SDF's way)")
     parser.add_argument("--host-gap", type=float, default=1.0, help="the fetcher's min_host_gap_s")
     parser.add_argument("--per-day", type=float, default=1_000_000.0, help="story index: articles a day")
     parser.add_argument("--story-articles", type=int, default=300_000, help="story index: articles to stream")
