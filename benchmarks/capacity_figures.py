@@ -136,9 +136,10 @@ def feed_cpu(split_dir: Path) -> dict:
     from transforms.feeds.poll import _entry
 
     index = json.loads((split_dir / "feeds" / "index.json").read_text(encoding="utf-8"))
-    entries, feeds, cpu, messages = 0, 0, 0.0, []
+    entries, feeds, cpu, messages, sizes = 0, 0, 0.0, [], []
     for item in index:
         body = (split_dir / item["path"]).read_bytes()
+        sizes.append(len(body))
         t0 = time.process_time()
         feed = parse_feed(body, {}, base_url=item["feed_url"])
         cpu += time.process_time() - t0
@@ -150,7 +151,8 @@ def feed_cpu(split_dir: Path) -> dict:
                 data, attrs = encode_entry(row)
                 messages.append(len(data) + sum(len(k) + len(v) for k, v in attrs.items()))
     return {"feeds": feeds, "entries": entries, "cpu_ms_per_entry": 1000 * cpu / max(1, entries),
-            "message_bytes": statistics.mean(messages) if messages else 0.0}
+            "message_bytes": statistics.mean(messages) if messages else 0.0,
+            "feed_bytes": statistics.mean(sizes) if sizes else 0.0}
 
 
 def link_state_bytes(count: int = 20_000) -> dict:
@@ -200,7 +202,8 @@ def report(r: dict) -> list:
                   f"bytes per page, {name}: raw {s['raw_bytes']:,.0f}, gzip {s['gzip_bytes']:,.0f}"]
     lines += [
              f"feeds: parse_feed {f['cpu_ms_per_entry']:.3f} ms CPU per entry ({f['entries']} entries in "
-             f"{f['feeds']} feeds); Pub/Sub: 1 message per new entry, {f['message_bytes']:,.0f} B (data + attributes)",
+             f"{f['feeds']} feeds, {f['feed_bytes']:,.0f} B a feed); Pub/Sub: 1 message per new entry, "
+             f"{f['message_bytes']:,.0f} B (data + attributes)",
              f"link state: {link['record_bytes']:.0f} B per KeepFirstLink record, {link['heap_bytes']:.0f} B in memory"]
     for table, t in w["tables"].items():
         lines.append(f"BigQuery {table}: {t['rows']} rows, {t['bq_bytes_per_row']:,.0f} B per row")

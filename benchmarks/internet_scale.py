@@ -79,6 +79,13 @@ class Drive:
         self.pass_cpu_s: list = []  # CPU seconds of each schedule pass over every track
 
     def run(self) -> None:
+        started = time.thread_time()
+        try:
+            self._run()
+        finally:
+            self.loop_cpu_s = time.thread_time() - started
+
+    def _run(self) -> None:
         from transforms.feeds.urls import host_of
 
         tracks = self.poller.tracks
@@ -86,13 +93,16 @@ class Drive:
         flying: dict = {}
         busy: set = set()
         queue: collections.deque = collections.deque()
+        scanned = float("-inf")
         with concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="sim-poll") as pool:
             while True:
                 now = time.time()
-                if not queue and not self.schedule.stopping(now):
-                    cpu = time.process_time()
+                # A pass over every track at most every max_sleep_s, as the real loops wake: a pass
+                # on every wake of 50 ms cost half a core at 100k feeds.
+                if not queue and not self.schedule.stopping(now) and now - scanned >= self.schedule.max_sleep_s:
+                    cpu, scanned = time.thread_time(), now
                     queue.extend(self.schedule.due(tracks, now))
-                    self.pass_cpu_s.append(time.process_time() - cpu)
+                    self.pass_cpu_s.append(time.thread_time() - cpu)
                 held = collections.deque()
                 while queue and len(flying) < self.workers and not self.schedule.stopping(now):
                     url = queue.popleft()
@@ -106,9 +116,11 @@ class Drive:
                 if not flying:
                     if self.schedule.finished(tracks, now):
                         return
-                    time.sleep(max(0.0, min(self.schedule.wake(now, tracks) - now, 0.05)) if not queue else 0.001)
+                    time.sleep(max(0.001, scanned + self.schedule.max_sleep_s - now))
                     continue
-                done, _ = concurrent.futures.wait(list(flying), timeout=0.05,
+                # Woken by a finished poll (its host is free again), or for the next pass.
+                next_pass = max(0.0, scanned + self.schedule.max_sleep_s - now)
+                done, _ = concurrent.futures.wait(list(flying), timeout=next_pass,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
                     url, host = flying.pop(future)
@@ -227,7 +239,8 @@ def poll_part(args) -> dict:
            "hosts_over_1_inflight": server["hosts_over_1_inflight"], "min_gap_s": server["min_gap_s"],
            "gap_violations": sum(g < args.host_gap - 1e-3 for g in server["gaps"]),
            "host_gap_s": args.host_gap, "feeds_polled": len({p[1] for p in drive.starts}),
-           "pass_ms": 1000 * max(drive.pass_cpu_s, default=0.0), "live_scan_ms": scan_ms}
+           "pass_ms": 1000 * max(drive.pass_cpu_s, default=0.0),
+           "loop_ms_per_poll": 1000 * drive.loop_cpu_s / max(1, len(drive.starts)), "live_scan_ms": scan_ms}
     out["first_polls"] = spread(server["first_poll"], server["first_poll"][0] if server["first_poll"] else 0)
     if drive.first_done_at is not None:
         wall, cpu, polls_then = drive.first_done_at
@@ -260,7 +273,8 @@ def report_poll(p: dict) -> list:
         lines.append("steady: not every feed was polled before the end; the figures below count every poll")
     cpu = p["poll_cpu_ms"]
     lines.append("CPU per poll (its own thread): " + ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(cpu.items()))
-                 + f"; loop overhead {s['overhead_ms']:.2f} ms per poll")
+                 + f"; loop overhead {s['overhead_ms']:.2f} ms per poll (over the whole run, the scheduling "
+                 f"thread's own {p['loop_ms_per_poll']:.2f} ms)")
     lines.append(f"304 polls per core: {s['per_core_304']:.0f}/s ({s['ms_per_304']:.2f} + {s['overhead_ms']:.2f} ms)")
     ok = s["per_core_304"] >= TARGET_POLLS_PER_CORE
     lines.append(f"target >= {TARGET_POLLS_PER_CORE:.0f} polls/s per core on 304s: {'met' if ok else 'NOT met'}")
