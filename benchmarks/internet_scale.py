@@ -92,7 +92,9 @@ class Drive:
         unpolled = set(tracks)
         flying: dict = {}
         busy: set = set()
-        queue: collections.deque = collections.deque()
+        queue: collections.deque = collections.deque()  # due feeds whose host is free, as far as known
+        waiting: dict = {}  # host -> deque of its due feeds, held while the host is being polled
+        queued: set = set()  # every feed in queue or waiting, so a pass does not add it twice
         scanned = float("-inf")
         with concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="sim-poll") as pool:
             while True:
@@ -101,18 +103,19 @@ class Drive:
                 # on every wake of 50 ms cost half a core at 100k feeds.
                 if not queue and not self.schedule.stopping(now) and now - scanned >= self.schedule.max_sleep_s:
                     cpu, scanned = time.thread_time(), now
-                    queue.extend(self.schedule.due(tracks, now))
+                    fresh = [url for url in self.schedule.due(tracks, now) if url not in queued]
+                    queue.extend(fresh)
+                    queued.update(fresh)
                     self.pass_cpu_s.append(time.thread_time() - cpu)
-                held = collections.deque()
                 while queue and len(flying) < self.workers and not self.schedule.stopping(now):
                     url = queue.popleft()
                     host = host_of(url)
                     if host in busy and self.host_rule:
-                        held.append(url)  # its host is being polled: after that poll
+                        waiting.setdefault(host, collections.deque()).append(url)  # after its host's poll
                         continue
+                    queued.discard(url)
                     busy.add(host)
                     flying[pool.submit(self._poll, url)] = (url, host)
-                queue.extendleft(reversed(held))
                 if not flying:
                     if self.schedule.finished(tracks, now):
                         return
@@ -127,6 +130,10 @@ class Drive:
                     busy.discard(host)
                     future.result()
                     unpolled.discard(url)
+                    if host in waiting:
+                        queue.appendleft(waiting[host].popleft())
+                        if not waiting[host]:
+                            del waiting[host]
                 if not unpolled and self.first_done_at is None:
                     self.first_done_at = (time.time(), time.process_time(), len(self.starts))
 
