@@ -121,8 +121,9 @@ class Drive:
                         return
                     time.sleep(max(0.001, scanned + self.schedule.max_sleep_s - now))
                     continue
-                # Woken by a finished poll (its host is free again), or for the next pass.
-                next_pass = max(0.0, scanned + self.schedule.max_sleep_s - now)
+                # Woken by a finished poll (its host is free again), or for the next pass; with feeds
+                # queued only a finished poll can start one, so wait for it (a zero timeout here spun).
+                next_pass = self.schedule.max_sleep_s if queue else max(0.0, scanned + self.schedule.max_sleep_s - now)
                 done, _ = concurrent.futures.wait(list(flying), timeout=next_pass,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
