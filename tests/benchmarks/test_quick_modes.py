@@ -95,3 +95,27 @@ def test_realwire_quick():
     assert re.search(r"^baseline all\s+P=\d\.\d{4}", out, re.M), out
     assert re.search(r"^per agency", out, re.M) and "target agency F1 >= 0.97" in out
     assert re.search(r"dead letters among labelled pages: 0 ", out), out
+
+
+def test_internet_scale_quick():
+    out = run_quick("internet_scale.py", timeout=240)
+    polled = re.search(r"politeness: max (\d+) request\(s\) in flight per host \((\d+) hosts over 1\); "
+                       r"min gap ([\d.]+) s vs host gap ([\d.]+) s \((\d+) violations\); "
+                       r"([\d,]+)/([\d,]+) feeds polled", out)
+    assert polled, out
+    assert polled.group(1) == "1" and polled.group(2) == "0" and polled.group(5) == "0", out
+    assert float(polled.group(3)) >= float(polled.group(4)) > 0, out
+    assert polled.group(6) == polled.group(7), out  # every feed was polled
+    per_core = re.search(r"^304 polls per core: (\d+)/s \(([\d.]+) \+ ([\d.]+) ms\)", out, re.M)
+    assert per_core and int(per_core.group(1)) > 0 and float(per_core.group(2)) > 0, out
+    track = re.search(r"^feed track: pickled (\d+) B mean, (\d+) B p99.*; in memory (\d+) B", out, re.M)
+    assert track and 0 < int(track.group(1)) <= int(track.group(2)) and int(track.group(3)) > 0, out
+    assert re.search(r"^start-up: every feed polled once after [\d.]+ s; first polls over \d+ s, max \d+/s",
+                     out, re.M), out
+    for target in ("polls/s per core on 304s", "B state per feed", "politeness never violated"):
+        assert re.search(rf"^target .*{re.escape(target)}: (met|NOT met)", out, re.M), (target, out)
+    index = re.search(r"^per member: heap ([\d,]+) B .* state record ([\d,]+) B", out, re.M)
+    assert index and int(index.group(1).replace(",", "")) > 0 and int(index.group(2).replace(",", "")) > 0, out
+    assert re.search(r"^single-key index fits one n2-standard-2 worker .*: (yes|NO)", out, re.M), out
+    batch = re.search(r"^batch 40 pages \(2 feeds\): (\d+) s .* peak RSS ([\d,]+) MiB, (\d+) articles", out, re.M)
+    assert batch and int(batch.group(2).replace(",", "")) > 0 and int(batch.group(3)) > 0, out

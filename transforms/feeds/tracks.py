@@ -8,7 +8,6 @@ See ARCHITECTURE.md "Streaming".
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import typing
 
@@ -20,6 +19,40 @@ from transforms.util.times import parse_iso
 TICKS = "ticks"  # the (feed url, poll number) item every loop adds after a poll
 
 
+class SeenIds:
+    """The entry ids of a feed's latest listing, in order, kept as one string.
+
+    An OrderedDict of 20 ids and their times took 3.5 KB per feed (benchmarks/internet_scale.py);
+    one joined string takes 34 bytes an id. Tracks pickled before this class held an OrderedDict,
+    and `poll_track` reads either.
+    """
+
+    __slots__ = ("_joined",)
+    _SEP = "\x1f"  # entry ids are hex digests; never in one
+
+    def __init__(self, ids=()):
+        self._joined = self._SEP.join(ids)
+
+    def __iter__(self):
+        return iter(self._joined.split(self._SEP) if self._joined else ())
+
+    def __len__(self) -> int:
+        return self._joined.count(self._SEP) + 1 if self._joined else 0
+
+    def __contains__(self, entry_id) -> bool:
+        return entry_id in set(self)
+
+    def __setitem__(self, entry_id: str, _when) -> None:
+        """Remember one more id (the mapping form older tracks used; the time is not kept)."""
+        self._joined = f"{self._joined}{self._SEP}{entry_id}" if self._joined else entry_id
+
+    def __getstate__(self):
+        return self._joined
+
+    def __setstate__(self, joined):
+        self._joined = joined
+
+
 @dataclasses.dataclass
 class FeedTrack:
     spec: FeedSpec
@@ -28,7 +61,7 @@ class FeedTrack:
     interval_s: float
     next_due: float
     polls: int = 0
-    seen: collections.OrderedDict = dataclasses.field(default_factory=collections.OrderedDict)
+    seen: SeenIds = dataclasses.field(default_factory=SeenIds)  # an OrderedDict in tracks pickled before
 
 
 def interval_bounds(base_s: float, settings: Settings) -> tuple:
@@ -67,39 +100,52 @@ def new_track(spec, state: FeedState | None, settings: Settings, poll_interval_s
     return track
 
 
+def _item_key(draft) -> str:
+    # Not SeenIds' separator: an endpoint item's id sits among entry ids in one joined string.
+    return "item:" + draft.article.article_id
+
+
 def copy_track(track: FeedTrack) -> FeedTrack:
-    return dataclasses.replace(track, seen=collections.OrderedDict(track.seen))
+    return dataclasses.replace(track, seen=SeenIds(track.seen))
 
 
 def poll_track(track: FeedTrack, outcome: PollOutcome, settings: Settings, now: float) -> PollOutcome:
     """Apply one poll of the track's feed (polled at now) to the track; returns what to emit.
 
     Entry ids the feed listed at an earlier poll are dropped (counted as skip.seen_entry); the
-    track's state, interval, next due time and entry ids seen are updated in place.
+    track's state, interval, next due time and entry ids seen (those of the feed's latest listing)
+    are updated in place.
     """
     previous = track.state
     counts = dict(outcome.counts)
     fresh = []
+    known = set(track.seen)
     for entry in outcome.entries:
-        if entry.entry_id in track.seen:
+        if entry.entry_id in known:
             # Listed again by the feed; emitted at an earlier poll.
             counts["skipped"] = counts.get("skipped", 0) + 1
             counts["skip.seen_entry"] = counts.get("skip.seen_entry", 0) + 1
             continue
-        track.seen[entry.entry_id] = now
+        known.add(entry.entry_id)
         fresh.append(entry)
     items = []
     for draft in outcome.items:
         # An endpoint lists its latest items at every poll: each is emitted once, like an entry.
-        key = "item\x1f" + draft.article.article_id
-        if key in track.seen:
+        key = _item_key(draft)
+        if key in known:
             counts["skipped"] = counts.get("skipped", 0) + 1
             counts["skip.seen_entry"] = counts.get("skip.seen_entry", 0) + 1
             continue
-        track.seen[key] = now
+        known.add(key)
         items.append(draft)
-    while len(track.seen) > settings.stream.max_seen_per_feed:
-        track.seen.popitem(last=False)
+    if outcome.entries or outcome.items:
+        # Only ids the feed still lists can come back as repeats; one that drops off and returns
+        # later is dropped downstream (KeepFirstLink, Drop Known Entries). Keeping every id ever
+        # listed grew a busy feed's track, and the SDF restriction it rides in, to 200 KB.
+        listed = dict.fromkeys([entry.entry_id for entry in outcome.entries] + [_item_key(d) for d in outcome.items])
+        track.seen = SeenIds(list(listed)[: settings.stream.max_seen_per_feed])
+    elif not isinstance(track.seen, SeenIds):
+        track.seen = SeenIds(track.seen)  # a track pickled before SeenIds
     counts["new_entries"] = counts.get("new_entries", 0) + len(fresh) + len(items)
     state = outcome.state
     failures = state.consecutive_failures or 0

@@ -26,6 +26,7 @@ from schemas.settings import Settings
 from schemas.types import TABLES
 from transforms.beam_common.dead_letters import DEAD
 from transforms.beam_common.metrics import counter
+from transforms.util.batches import chunks
 from transforms.util.dead_letters import dead_letter
 from transforms.warehouse import bigquery_store
 from transforms.warehouse.beam_bigquery_emulator import beam_test_client
@@ -177,24 +178,35 @@ def _latest_state(states):
     return max(states, key=lambda s: (s.last_polled_at or "", s.consecutive_failures or 0))
 
 
-class MergeFeedStates(beam.DoFn):
-    """One MERGE per window with the latest state of each feed (scalar query parameters)."""
+# Feeds per MERGE statement: 7 scalar parameters each. A window of a 100k-feed stream holds about
+# 6,700 feeds; one statement for all of them would pass BigQuery's limits on query parameters and
+# query length (docs/capacity.md), so a window's states go out in statements of this many.
+FEEDS_PER_MERGE = 1000
 
-    def __init__(self, target, endpoint: str | None):
+
+class MergeFeedStates(beam.DoFn):
+    """MERGEs per window with the latest state of each feed (scalar query parameters), `per_statement` feeds each."""
+
+    def __init__(self, target, endpoint: str | None, per_statement: int = FEEDS_PER_MERGE):
         self._target = target
         self._endpoint = endpoint
+        self._per_statement = per_statement
         self._bq = None
 
     def setup(self):
         self._bq = bigquery_store.client(self._target.project, self._endpoint)
 
     def process(self, keyed):
-        from google.cloud import bigquery
-
         _, states = keyed
         states = list(states)
-        if not states:
-            return
+        for part in chunks(states, self._per_statement):
+            self._merge(part)
+        if states:
+            yield len(states)
+
+    def _merge(self, states: list) -> None:
+        from google.cloud import bigquery
+
         row_type = TABLES["feed_state"][0]
         kinds = {"string": "STRING", "int": "INT64", "timestamp": "TIMESTAMP"}
         params, selects = [], []
@@ -212,7 +224,6 @@ class MergeFeedStates(beam.DoFn):
                + f"\nWHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({', '.join('S.' + n for n in names)})")
         self._bq.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=params)).result()
         counter(STAGE, "feed_state.merged").inc(len(states))
-        yield len(states)
 
     def teardown(self):
         if self._bq is not None:
