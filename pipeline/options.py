@@ -48,6 +48,11 @@ OPTIONS = {
         type=float, default=None, metavar="SECONDS",
         help="Minimum seconds between two requests to one host. (default: 0, or the host's robots.txt "
              "Crawl-delay up to 10 s)")),
+    "feeds_per_slice": (("--feeds_per_slice", "--feeds-per-slice"), dict(
+        type=int, default=None, metavar="N",
+        help="A local batch run over more feeds runs as slices of N feeds, each written before the next "
+             "starts, so memory stays bounded and a crash loses one slice; 0 runs all at once. "
+             "(default: 100)")),
     # Streaming (with Beam's --streaming).
     "source": (("--source",), dict(
         choices=("poll", "pubsub"), default="poll",

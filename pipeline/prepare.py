@@ -56,7 +56,11 @@ def settings_from_options(options: PipelineOptions, base: Settings | None = None
                "respect_robots": not wopts.ignore_robots}
     if wopts.min_host_gap is not None:
         changes["min_host_gap_s"] = wopts.min_host_gap
-    return settings.with_fetch(**changes)
+    settings = settings.with_fetch(**changes)
+    if wopts.feeds_per_slice is not None:
+        settings = settings.replace(warehouse=dataclasses.replace(settings.warehouse,
+                                                                  feeds_per_slice=max(0, wopts.feeds_per_slice)))
+    return settings
 
 
 def warehouse_path(value: str) -> str:

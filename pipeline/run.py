@@ -7,6 +7,7 @@ stream never ends by itself there, so `_run_pubsub_until_stopped` drains and can
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -47,39 +48,66 @@ def run_pipeline(argv: list, settings: Settings | None = None) -> dict:
     wopts = options.view_as(WiredeskOptions)
     live = streams_live(options)  # prepare() started the live poll service; stop it whatever happens
     try:
-        pipeline = build_pipeline(options, inputs)
         if inputs.dry_run:
+            pipeline = build_pipeline(options, inputs)
             return {"dry_run": describe_job(pipeline, options, inputs), "elapsed_s": time.monotonic() - started,
                     "warehouse": wopts.warehouse}
         streaming = bool(options.view_as(StandardOptions).streaming)
         event(_log, logging.INFO, "run_started", feeds_args=len(wopts.feeds or []), warehouse=wopts.warehouse,
               runner=options.view_as(StandardOptions).runner, streaming=streaming)
+        parts = batch_slices(options, inputs)
+        totals: dict = {}
         with progress.reporting(), stop_on_interrupt(streaming):
-            result = pipeline.run()
-            live_counters = None
-            if streaming and wopts.source == "pubsub":
-                _run_pubsub_until_stopped(result, inputs.duration_s, inputs.settings)
-                # A cancelled local run's metrics miss its last bundles; the in-process tally has them all.
-                live_counters = progress.snapshot()
-            else:
-                result.wait_until_finish()
-                if live:
-                    for failure in local_stream.failures():
-                        # The runner saw only an ended stream; the polls died, and the run must say so.
-                        raise RuntimeError(f"the feed poller stopped: {type(failure).__name__}: {failure}") \
-                            from failure
-                    # The live source polls outside any Beam step, so only the in-process tally has its counts.
-                    live_counters = progress.snapshot()
-                elif not streaming:
-                    # Worker processes relay their counts late or not at all; the final line shows Beam's.
-                    progress.settle(run_counters(result))
+            for number, part in enumerate(parts, 1):
+                if len(parts) > 1:
+                    event(_log, logging.INFO, "slice_started", slice=number, slices=len(parts), feeds=len(part.specs))
+                counters = _run_one(build_pipeline(options, part), part, wopts, streaming, live)
+                totals = {k: totals.get(k, 0) + counters.get(k, 0) for k in totals.keys() | counters.keys()}
+                if len(parts) > 1:
+                    progress.settle(totals)
     finally:
         if live:
             local_stream.forget_services()
     event(_log, logging.INFO, "run_finished", elapsed_s=round(time.monotonic() - started, 1))
-    return {"counters": live_counters or run_counters(result), "elapsed_s": time.monotonic() - started,
-            "started_at": started_at,
+    return {"counters": totals, "elapsed_s": time.monotonic() - started, "started_at": started_at,
             "warehouse": wopts.warehouse}
+
+
+def batch_slices(options, inputs) -> list:
+    """The run's inputs as successive slices of feeds: a local batch run over many feeds, else one run.
+
+    Each slice is a whole run (read, fetch, ..., write) over its feeds, so its rows are stored before
+    the next slice starts; later slices meet earlier ones' links, articles and stories through the
+    same look-ups a rerun makes. Dataflow and streams are never sliced.
+    """
+    size = inputs.settings.warehouse.feeds_per_slice
+    runner = (options.view_as(StandardOptions).runner or "").lower()
+    local = "dataflow" not in runner
+    if options.view_as(StandardOptions).streaming or not local or size <= 0 or len(inputs.specs) <= size:
+        return [inputs]
+    specs = list(inputs.specs)
+    return [dataclasses.replace(inputs, specs=tuple(specs[i:i + size])) for i in range(0, len(specs), size)]
+
+
+def _run_one(pipeline, inputs, wopts, streaming: bool, live) -> dict:
+    """Run one graph to its end; returns its counters."""
+    result = pipeline.run()
+    if streaming and wopts.source == "pubsub":
+        _run_pubsub_until_stopped(result, inputs.duration_s, inputs.settings)
+        # A cancelled local run's metrics miss its last bundles; the in-process tally has them all.
+        return progress.snapshot()
+    result.wait_until_finish()
+    if live:
+        for failure in local_stream.failures():
+            # The runner saw only an ended stream; the polls died, and the run must say so.
+            raise RuntimeError(f"the feed poller stopped: {type(failure).__name__}: {failure}") from failure
+        # The live source polls outside any Beam step, so only the in-process tally has its counts.
+        return progress.snapshot()
+    counters = run_counters(result)
+    if not streaming:
+        # Worker processes relay their counts late or not at all; the final line shows Beam's.
+        progress.settle(counters)
+    return counters
 
 
 @contextlib.contextmanager

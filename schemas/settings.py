@@ -90,6 +90,12 @@ class WarehouseSettings:
     batch_seconds: float = 5.0
     # DuckDB allows one writing process; wait this long for another to let go.
     lock_wait_s: float = 30.0
+    # A local batch run over more feeds than this runs as successive slices of this many feeds, each
+    # written before the next starts: the local runner holds a run's rows in memory until its
+    # dedup and write steps (about 120 KB a page, benchmarks/batch_scale.py), so one long run grew
+    # to 5.7 GB at 50k pages and a crash near its end lost everything. Later slices join earlier
+    # slices' stories through the stored story index, as a rerun does. 0 runs everything at once.
+    feeds_per_slice: int = 100
 
 
 @dataclass(frozen=True)
