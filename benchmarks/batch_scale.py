@@ -1,6 +1,6 @@
 """A local batch run's wall time and peak memory as its size grows: N simulated pages through `wiredesk run`.
 
-    python benchmarks/batch_scale.py [--pages 1000,10000] [--quick] [--json OUT]
+    python benchmarks/batch_scale.py [--pages 1000,10000] [--feeds-per-slice N] [--quick] [--json OUT] [BEAM ARGS]
 
 For each size, benchmarks/simweb.py serves N/20 feeds of 20 entries, one feed per host, whose pages
 are news-shaped HTML of 60-100 KB. The whole pipeline (`pipeline.run.run_pipeline`, the default
@@ -54,11 +54,14 @@ def child(argv: list) -> None:
     outcome = run_pipeline(argv)
     stop.set()
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    # A local run's SDK worker processes (one per core by default) hold the rows and do the work.
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"elapsed_s": outcome["elapsed_s"], "counters": outcome["counters"], "samples": samples,
-                      "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}))
+                      "peak_rss_mib": max(usage.ru_maxrss, workers.ru_maxrss) / 1024,
+                      "cpu_s": usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime}))
 
 
-def one_run(pages: int, sentences: list, workdir: Path) -> dict:
+def one_run(pages: int, sentences: list, workdir: Path, extra: tuple = ()) -> dict:
     import yaml
 
     feeds = max(1, pages // ITEMS)
@@ -70,7 +73,7 @@ def one_run(pages: int, sentences: list, workdir: Path) -> dict:
     with SimWeb(shape, sentences) as web:
         started = time.monotonic()
         proc = subprocess.run([sys.executable, __file__, "--child", "--feeds", str(feeds_file), "--warehouse",
-                               str(warehouse), "--proxy", web.url, "--progress", "off"],
+                               str(warehouse), "--proxy", web.url, "--progress", "off", *extra],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
         wall = time.monotonic() - started
     if proc.returncode != 0:
@@ -95,11 +98,11 @@ def growth(samples: list) -> list:
     return out
 
 
-def batch_part(sizes: list, sentences: list) -> dict:
+def batch_part(sizes: list, sentences: list, extra: tuple = ()) -> dict:
     runs = []
     with tempfile.TemporaryDirectory(prefix="wiredesk-batchscale-") as tmp:
         for pages in sizes:
-            runs.append(one_run(pages, sentences, Path(tmp)))
+            runs.append(one_run(pages, sentences, Path(tmp), extra))
             print(report_one(runs[-1]), flush=True)
     return {"runs": runs}
 
@@ -109,7 +112,7 @@ def report_one(r: dict) -> str:
     return (f"batch {r['pages']:,} pages ({r['feeds']:,} feeds): {r['pipeline_s']:.0f} s "
             f"({r['fetched'] / max(r['pipeline_s'], 1e-9):.1f} pages/s, "
             f"{1000 * r['cpu_s'] / max(1, r['fetched']):.0f} ms "
-            f"CPU per page, start-up included), peak RSS {r['peak_rss_mib']:,.0f} MiB, "
+            f"CPU per page, start-up included), peak RSS {r['peak_rss_mib']:,.0f} MiB (largest process), "
             f"{r['articles']:,} articles, DuckDB {r['duckdb_bytes'] / max(1, r['articles']):,.0f} B/article; "
             f"RSS rose at: {path}")
 
@@ -135,9 +138,13 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", default="1000,10000", help="comma-separated run sizes")
     parser.add_argument("--quick", action="store_true", help="one run of 100 pages")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
+    parser.add_argument("--feeds-per-slice", type=int, default=None,
+                        help="passed to wiredesk run (0: the whole run at once; default: the run's own)")
+    args, beam_args = parser.parse_known_args(argv)
     sizes = [100] if args.quick else [int(n) for n in args.pages.split(",") if n]
-    result = batch_part(sizes, sentences())
+    extra = (*beam_args, *(["--feeds_per_slice", str(args.feeds_per_slice)] if args.feeds_per_slice is not None
+                           else []))
+    result = batch_part(sizes, sentences(), extra)
     print("\n".join(report_batch(result)))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

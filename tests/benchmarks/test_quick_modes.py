@@ -117,5 +117,6 @@ def test_internet_scale_quick():
     index = re.search(r"^per member: heap ([\d,]+) B .* state record ([\d,]+) B", out, re.M)
     assert index and int(index.group(1).replace(",", "")) > 0 and int(index.group(2).replace(",", "")) > 0, out
     assert re.search(r"^single-key index fits one n2-standard-2 worker .*: (yes|NO)", out, re.M), out
-    batch = re.search(r"^batch 40 pages \(2 feeds\): (\d+) s .* peak RSS ([\d,]+) MiB, (\d+) articles", out, re.M)
+    batch = re.search(r"^batch 40 pages \(2 feeds\): (\d+) s .* peak RSS ([\d,]+) MiB \(largest process\), "
+                      r"(\d+) articles", out, re.M)
     assert batch and int(batch.group(2).replace(",", "")) > 0 and int(batch.group(3)) > 0, out
