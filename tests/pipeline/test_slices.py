@@ -62,7 +62,7 @@ def test_slices_store_as_they_go_and_join_each_others_stories(tmp_path):
         whole = run("whole.duckdb", 0)
         sliced = run("sliced.duckdb", 1)
         again = run("sliced.duckdb", 1)
-    assert conservation(sliced["counters"])["balanced"]
+    assert conservation(sliced["counters"])["balanced"] and conservation(whole["counters"])["balanced"]
     whole_ids, _ = _stories(tmp_path / "whole.duckdb")
     sliced_ids, story_feeds = _stories(tmp_path / "sliced.duckdb")
     assert sliced_ids.keys() == whole_ids.keys() and len(sliced_ids) > 100
