@@ -189,17 +189,13 @@ def _credit_lines(lines: list[str], registry: AgencyRegistry, lists_only: bool =
         if forms.PHOTO_RE.search(line) or len(line) > 300:
             continue
         agencies = _credit_list(line, registry)
-        if lists_only:
-            if agencies:
-                yield Evidence(agencies[0], "credit_line", line)
-                yield from (Evidence(other, "co_credit", line) for other in agencies[1:])
-            continue
-        if agencies is None and credit.match(line):
+        if agencies is None and not lists_only and credit.match(line):
             agencies = [c for c, _ in _strong(registry, line)] or None
         if agencies:
             yield Evidence(agencies[0], "credit_line", line)
-            for other in agencies[1:]:
-                yield Evidence(other, "co_credit", line)
+            yield from (Evidence(other, "co_credit", line) for other in agencies[1:])
+            continue
+        if lists_only:
             continue
         published = [m for m in (registry.compile(p, re.IGNORECASE).match(line) for p in forms.PUBLISHED_BY) if m]
         if published:
