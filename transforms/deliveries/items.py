@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree, html
 
+from schemas.errors import Failure
 from schemas.types import Article, Draft
 from transforms.feeds.urls import article_id, canonical_url, outlet_of
 from transforms.util.times import iso, parse_instant, ts_of
@@ -29,13 +30,8 @@ _WORD = re.compile(r"\w+")
 _URN_DOMAIN = re.compile(r"^urn:newsml:([a-z0-9.-]+\.[a-z]{2,}):", re.I)
 
 
-class DeliveryError(Exception):
+class DeliveryError(Failure):
     """A delivery or an item that gives no article: the reason and message of its dead letter."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class AgencyItem(typing.NamedTuple):

@@ -13,6 +13,7 @@ import zlib
 
 from lxml import etree
 
+from schemas.errors import Failure
 from transforms.util.times import iso, parse_instant
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -20,13 +21,8 @@ _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"^https?://\S+$", re.I)
 
 
-class SitemapError(Exception):
+class SitemapError(Failure):
     """A sitemap that gives nothing at all: not a sitemap, corrupt gzip, empty, too large."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class SitemapUrl(typing.NamedTuple):
