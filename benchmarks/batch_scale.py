@@ -25,17 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import rss_kb  # noqa: E402
 from benchmarks.simweb import Shape, SimWeb, feed_url  # noqa: E402
 
 ITEMS = 20
 
-
-def _rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def child(argv: list) -> None:
@@ -47,7 +41,7 @@ def child(argv: list) -> None:
 
     def sample():
         while not stop.wait(1.0):
-            samples.append([round(time.monotonic() - started, 1), round(_rss_mib()),
+            samples.append([round(time.monotonic() - started, 1), round(rss_kb() / 1024),
                             progress.headline(progress.snapshot())])
 
     threading.Thread(target=sample, daemon=True).start()

@@ -65,6 +65,15 @@ def median_ms(seconds: list) -> float:
     return 1000 * statistics.median(seconds) if seconds else float("nan")
 
 
+def rss_kb() -> int:
+    """Resident set size of this process now, in KiB (Linux /proc)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

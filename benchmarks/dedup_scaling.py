@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import rss_kb  # noqa: E402
+
 SEED = 20240611
 DEFAULT_SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000)
@@ -201,7 +203,7 @@ def _child(size: int, impl: str, queue) -> None:
     if impl == "datasketch":
         import datasketch  # noqa: F401
     articles = generate(size)
-    base_kb = _rss_now_kb()
+    base_kb = rss_kb()
     started, cpu_started = time.perf_counter(), time.process_time()
     fn = core_ours if impl == "wiredesk" else core_datasketch
     roots, timings, info = fn(articles, DedupSettings())
@@ -216,13 +218,6 @@ def _child(size: int, impl: str, queue) -> None:
                "quality": quality, "mean_words": words / len(articles),
                "copies": sum(1 for a in articles) - len(set(truth.values()))})
 
-
-def _rss_now_kb() -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def measure(size: int, impl: str) -> dict:

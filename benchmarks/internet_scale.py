@@ -34,19 +34,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import rss_kb  # noqa: E402
 from benchmarks.simweb import Shape, SimWeb, feed_url, feed_version  # noqa: E402
 
 TARGET_POLLS_PER_CORE = 500.0
 TARGET_TRACK_BYTES = 2048
 REAL_INTERVAL_S = 900.0  # what --interval stands for: GDELT's 15 minutes
 
-
-def rss_kb() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def sentences() -> list:

@@ -14,6 +14,7 @@ and pages in Chinese, Japanese or Korean are counted apart (none may be lost).
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import importlib.util
 import json
@@ -157,8 +158,9 @@ def lost_pages(labels: list, dead: list) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def page_language(path: str) -> str | None:
-    """The page's declared language from <html lang>, for counting CJK pages."""
+    """The page's declared language from <html lang>, for counting CJK pages (each page read once)."""
     import re
 
     head = read_page(CORPUS / path)[:20000].decode("utf-8", "replace")

@@ -28,16 +28,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import rss_kb  # noqa: E402
+
 WORKER_GB = 8.0  # n2-standard-2
 WORKER_USABLE_GB = 6.0  # what is left for one key's index after the OS, the SDK harness and the JVM-side worker
 
-
-def rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Arrivals:
@@ -110,7 +105,7 @@ def index_part(articles: int, per_day: float) -> dict:
     assigner.setup()
     arrivals = Arrivals(per_day)
     log, version = Bag(), Value()
-    rss0 = rss_mib()
+    rss0 = rss_kb() / 1024
     checkpoints = sorted({articles // 10, articles // 2, articles})
     rows, copies, cpu_from, done_from = [], 0, time.process_time(), 0
     for n in range(1, articles + 1):
@@ -120,7 +115,7 @@ def index_part(articles: int, per_day: float) -> dict:
             index = assigner._cache[INDEX_KEY][1]
             cpu = time.process_time()
             rows.append({"articles": n, "members": len(index.members), "state_records": len(log.items),
-                         "rss_delta_mib": round(rss_mib() - rss0, 1), "copies": copies,
+                         "rss_delta_mib": round(rss_kb() / 1024 - rss0, 1), "copies": copies,
                          "ms_per_article": round(1000 * (cpu - cpu_from) / (n - done_from), 3)})
             cpu_from, done_from = time.process_time(), n
     index = assigner._cache[INDEX_KEY][1]

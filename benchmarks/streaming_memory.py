@@ -29,17 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import rss_kb  # noqa: E402
 from tests.support.beam_state import Bag, Value  # noqa: E402 - the repo is on sys.path now
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "syndication" / "dev" / "labels.jsonl"
 
-
-def rss_kb() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def sentences(corpus: Path) -> list:

@@ -179,15 +179,20 @@ def trickle(body: bytes, interval: float, headers: dict | None = None) -> Action
     def action(ex: Exchange) -> None:
         ex.send_head(200, {"Content-Length": str(len(body)), **(headers or {})})
         ex.close()
-        try:
-            for i in range(len(body)):
-                if not ex.sleep(interval):
-                    return
-                ex.write(body[i : i + 1])
-        except OSError:
-            return  # the client gave up
+        _dribble(ex, body, interval)
 
     return action
+
+
+def _dribble(ex: Exchange, data: bytes, interval: float) -> None:
+    """Write data one byte every `interval` seconds until done, stopped, or the client gives up."""
+    try:
+        for i in range(len(data)):
+            if not ex.sleep(interval):
+                return
+            ex.write(data[i : i + 1])
+    except OSError:
+        return  # the client gave up
 
 
 def slow_headers(interval: float) -> Action:
@@ -196,13 +201,7 @@ def slow_headers(interval: float) -> Action:
 
     def action(ex: Exchange) -> None:
         ex.close()
-        try:
-            for i in range(len(head)):
-                if not ex.sleep(interval):
-                    return
-                ex.write(head[i : i + 1])
-        except OSError:
-            return  # the client gave up
+        _dribble(ex, head, interval)
 
     return action
 
