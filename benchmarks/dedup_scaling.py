@@ -277,7 +277,8 @@ def main(argv=None) -> int:
             print(f"{impl:10s} n={size:>7d} ({r['mean_words']:.0f} words/article, {r['copies']} copies): "
                   f"{r['seconds']:7.2f}s wall, {r['cpu_seconds']:.2f}s CPU (sign {t['sign']:.2f}, band {t['band']:.2f}, verify {t['verify']:.2f}) "
                   f"peak +{r['peak_mb']:.0f} MB (RSS {r['peak_rss_mb']:.0f} MB); pairs P={q['precision']:.4f} "
-                  f"R={q['recall']:.4f} F1={q['f1']:.4f}; {i['comparisons']} comparisons, largest bucket "
+                  f"R={q['recall']:.4f} F1={q['f1']:.4f}; {i['comparisons']} pairs sharing a bucket "
+                  f"(each compared only until a match joins it), largest bucket "
                   f"{i['largest_bucket']}", flush=True)
     by = {(r["impl"], r["size"]): r for r in results}
     small, large = min(sizes), max(sizes)

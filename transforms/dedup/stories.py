@@ -61,15 +61,38 @@ def is_same_story(a: Member, b: Member, dedup: DedupSettings) -> bool:
 
 
 def compare_in_band(keyed, dedup: DedupSettings):
-    """All matching pairs among the members that share one LSH band key."""
+    """Edges that connect the members sharing one LSH band key into the groups all-pairs matching gives.
+
+    A wire story republished by k outlets puts its k copies in the same buckets, where comparing every
+    pair costs k²/2 per band. The union-find after needs one edge per join, not every matching pair:
+    each member is compared with the members of each group already formed in the bucket only until one
+    matches, so a story's copies cost about one comparison each. A member joins a group exactly when it
+    matches one of its members, as with all pairs, so the groups, and the stories, are the same.
+    """
     _, members = keyed
-    members = sorted(members, key=lambda m: (m.published_ts, m.article_id))
-    for i, member in enumerate(members):
-        for other in members[:i]:
-            if member.story_id is not None and other.story_id is not None:
-                continue  # two stored articles: their stories are settled
-            if other.article_id != member.article_id and is_same_story(member, other, dedup):
-                yield member.article_id, other.article_id
+    groups: list[list[Member]] = []
+    for member in sorted(members, key=lambda m: (m.published_ts, m.article_id)):
+        joined = []
+        for group in groups:
+            match = next((other for other in group if _may_join(member, other)
+                          and is_same_story(member, other, dedup)), None)
+            if match is not None:
+                yield member.article_id, match.article_id
+                joined.append(group)
+        if not joined:
+            groups.append([member])
+            continue
+        # The member links every group it matched: they become one.
+        first = joined[0]
+        for group in joined[1:]:
+            first.extend(group)
+        groups = [g for g in groups if not any(g is j for j in joined[1:])]
+        first.append(member)
+
+
+def _may_join(member: Member, other: Member) -> bool:
+    # Two stored articles are never compared: their stories are settled.
+    return other.article_id != member.article_id and (member.story_id is None or other.story_id is None)
 
 
 def union_roots(ids, edges) -> dict:
