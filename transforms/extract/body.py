@@ -175,6 +175,16 @@ def drop_header_lines(lines: list[str], header: set[str]) -> list[str]:
     return lines[start:]
 
 
-def article_words(lines: list[str]) -> int:
-    """Words outside boilerplate lines: extractors fall back to menu text ('Home') on empty pages."""
-    return sum(count_words(line) for line in lines if not is_boilerplate(normalise_whitespace(line)))
+def article_words(lines: list[str], enough: int | None = None) -> int:
+    """Words outside boilerplate lines: extractors fall back to menu text ('Home') on empty pages.
+
+    With `enough`, counting stops once that many are found: the boilerplate test is the costly part,
+    and a minimum-text check needs only to know the page has that many.
+    """
+    words = 0
+    for line in lines:
+        if not is_boilerplate(normalise_whitespace(line)):
+            words += count_words(line)
+            if enough is not None and words >= enough:
+                break
+    return words

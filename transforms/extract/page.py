@@ -74,7 +74,7 @@ def _embedded_lines(tree, url: str, ld: dict) -> list[str]:
 
 def has_article_text(lines: list[str]) -> bool:
     """Enough words outside boilerplate lines to be an article."""
-    return article_words(lines) >= _MIN_ARTICLE_WORDS
+    return article_words(lines, enough=_MIN_ARTICLE_WORDS) >= _MIN_ARTICLE_WORDS
 
 
 def check_article_text(lines: list[str], url: str) -> None:
