@@ -1,7 +1,7 @@
 """Throughput benchmark: the whole pipeline against a bare fetch + trafilatura loop, on 1 and 2 workers.
 
     python benchmarks/throughput.py [--quick] [--split DIR] [--no-real] [--modes multi_threading]
-                                    [--profile OUT.txt] [--json OUT]
+                                    [--copies N] [--profile OUT.txt] [--json OUT]
 
 Two page sets, each served by a local CorpusServer used as a forward proxy: the dev syndication split
 (its own feeds) and the real pages of the corpus (news/ and aeb/, 414 pages, listed in RSS feeds of
@@ -11,20 +11,26 @@ this process) and on 2 workers as a local run gets them by default (options.loca
 worker processes), plus any `--modes` named. The baseline, in the same run, fetches the same feeds
 and pages through the same proxy with urllib3 and runs bare `trafilatura.extract` on each page; on
 2 workers it splits the pages over 2 processes. pages/s = pages fetched / wall s.
-`--profile` runs the per-page work (decode, read_page, clean, tag) under cProfile beside bare
-`trafilatura.extract` on the same pages, and writes the top functions by cumulative and own time.
+`--profile` prints each pipeline run's fused stages with their wall time (the FnApiRunner runs one
+stage at a time, so they and the time outside them add up to the run), then runs the per-page work
+(decode, read_page, clean, tag) under cProfile beside bare `trafilatura.extract` on the same pages
+and writes the top functions by cumulative and own time. `--copies N` serves each set N times over,
+each copy on hosts of its own, for a run long enough that start-up and the serial steps weigh less.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gzip
 import json
 import multiprocessing
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -86,6 +92,30 @@ def real_set(limit: int | None = None) -> tuple:
     return routes, feeds
 
 
+def copied(routes: dict, feeds: list, copies: int) -> tuple:
+    """The page set `copies` times over, each copy on hosts of its own ("c2-" + host), feeds and pages rewritten.
+
+    Copy k of a page differs only in its host, wherever the host is written (links, canonical URLs),
+    so every copy is fetched, extracted and tagged like a new page, and found to be the same text.
+    """
+    from pipeline.corpus_server import Route
+
+    if copies <= 1:
+        return routes, feeds
+    hosts = sorted({urlsplit(url).netloc for url in routes}, key=len, reverse=True)
+    host_re = re.compile("//(" + "|".join(re.escape(h) for h in hosts) + ")")
+    out, out_feeds = dict(routes), list(feeds)
+    for k in range(2, copies + 1):
+        def moved(text: str, k=k) -> str:
+            return host_re.sub(lambda m: f"//c{k}-{m.group(1)}", text)
+
+        for url, route in routes.items():
+            body = moved(route.read().decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+            out[moved(url)] = Route(body=body, content_type=route.content_type, status=route.status)
+        out_feeds += [moved(f) for f in feeds]
+    return out, out_feeds
+
+
 # ---------------------------------------------------------------------------------------- baseline
 def _bare_pages(proxy_url: str, urls: list) -> int:
     import trafilatura
@@ -124,7 +154,58 @@ def bare_loop(proxy_url: str, feeds: list, workers: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- pipeline
-def pipeline_run(feeds: list, proxy_url: str, extra: list) -> dict:
+class StageClock:
+    """Wall time of each fused stage the FnApiRunner executes, named by the wiredesk steps fused into it.
+
+    The runner runs one stage at a time (its bundles split over the workers), so these times and the
+    time outside them add up to the run. It wraps the runner's private `_execute_bundle`; on a Beam
+    without it the clock records nothing and says so.
+    """
+
+    def __init__(self):
+        self.stages: list = []  # (start, end, name) in run order
+
+    def __enter__(self):
+        from apache_beam.runners.portability.fn_api_runner import fn_runner
+
+        self._runner = fn_runner.FnApiRunner
+        self._original = getattr(self._runner, "_execute_bundle", None)
+        if self._original is None:
+            return self
+        original, stages = self._original, self.stages
+
+        def timed(runner, context, bundle_context, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(runner, context, bundle_context, *args, **kwargs)
+            finally:
+                names = [t.unique_name.split("/")[0] for t in bundle_context.stage.transforms if t.unique_name]
+                stages.append((started, time.perf_counter(), " + ".join(dict.fromkeys(names))))
+
+        self._runner._execute_bundle = timed
+        return self
+
+    def __exit__(self, *exc):
+        if self._original is not None:
+            self._runner._execute_bundle = self._original
+
+    def report(self, started: float, elapsed: float) -> list:
+        """Lines: each stage's start and wall seconds, merged by name, then the time outside every stage."""
+        if not self.stages:
+            return ["  (no stage times: this Beam's FnApiRunner has no _execute_bundle)"]
+        merged: dict = {}
+        for begin, end, name in self.stages:
+            first, total = merged.get(name, (begin, 0.0))
+            merged[name] = (first, total + end - begin)
+        inside = sum(total for _, total in merged.values())
+        lines = [f"  {first - started:6.2f}s +{total:5.2f}s  {name}" for name, (first, total) in merged.items()
+                 if total >= 0.05]
+        lines.append(f"  outside any stage (prepare, build, runner and worker set-up, shutdown): "
+                     f"{elapsed - inside:.2f}s of {elapsed:.2f}s")
+        return lines
+
+
+def pipeline_run(feeds: list, proxy_url: str, extra: list, clock: StageClock | None = None) -> dict:
     import yaml
 
     from pipeline.run import run_pipeline
@@ -133,12 +214,16 @@ def pipeline_run(feeds: list, proxy_url: str, extra: list) -> dict:
         feeds_file = Path(tmp) / "feeds.yaml"
         feeds_file.write_text(yaml.safe_dump([{"url": u} for u in feeds]), encoding="utf-8")
         started = time.perf_counter()
-        outcome = run_pipeline(["--feeds", str(feeds_file), "--warehouse", str(Path(tmp) / "w.duckdb"),
-                                "--proxy", proxy_url, "--runner", "FnApiRunner", *extra])
+        with clock or contextlib.nullcontext():
+            outcome = run_pipeline(["--feeds", str(feeds_file), "--warehouse", str(Path(tmp) / "w.duckdb"),
+                                    "--proxy", proxy_url, "--runner", "FnApiRunner", *extra])
         elapsed = time.perf_counter() - started
     pages = outcome["counters"].get("fetch.pages", 0)
-    return {"pages": pages, "elapsed_s": elapsed, "pages_per_s": pages / elapsed,
-            "articles": outcome["counters"].get("write.articles.inserted")}
+    out = {"pages": pages, "elapsed_s": elapsed, "pages_per_s": pages / elapsed,
+           "articles": outcome["counters"].get("write.articles.inserted")}
+    if clock is not None:
+        out["stages"] = clock.report(started, elapsed)
+    return out
 
 
 def runs_for(quick: bool, modes: str) -> list:
@@ -151,7 +236,8 @@ def runs_for(quick: bool, modes: str) -> list:
     return runs
 
 
-def measure(name: str, routes: dict, feeds: list, runs: list, results: dict, lines: list) -> None:
+def measure(name: str, routes: dict, feeds: list, runs: list, results: dict, lines: list,
+            stage_times: bool = False) -> None:
     from pipeline.corpus_server import CorpusServer
 
     with CorpusServer(routes) as server:
@@ -159,7 +245,7 @@ def measure(name: str, routes: dict, feeds: list, runs: list, results: dict, lin
         for label, workers, extra in runs:
             bare = bare_loop(server.url, feeds, workers)
             try:
-                pipe = pipeline_run(feeds, server.url, extra)
+                pipe = pipeline_run(feeds, server.url, extra, StageClock() if stage_times else None)
             except Exception as exc:  # noqa: BLE001 - a running mode that does not work is a finding
                 pipe = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
             key = f"{name}: {label}"
@@ -172,6 +258,7 @@ def measure(name: str, routes: dict, feeds: list, runs: list, results: dict, lin
             lines.append(f"{label:30s} pipeline {pipe['pages']} pages in {pipe['elapsed_s']:.1f}s = "
                          f"{pipe['pages_per_s']:.1f} pages/s | bare fetch+trafilatura {bare['pages']} pages in "
                          f"{bare['elapsed_s']:.1f}s = {bare['pages_per_s']:.1f} pages/s | ratio {ratio:.2f}")
+            lines.extend(pipe.get("stages", []))
 
 
 def verdicts(name: str, results: dict) -> list:
@@ -257,7 +344,12 @@ def main(argv=None) -> int:
     parser.add_argument("--no-real", action="store_true", help="leave out the real news/ and aeb/ pages")
     parser.add_argument("--modes", default="",
                         help="direct_running_mode values to try on 2 workers besides the default")
-    parser.add_argument("--profile", type=Path, help="also profile the per-page stages into this file")
+    parser.add_argument("--profile", type=Path,
+                        help="also time every fused stage of each pipeline run, and profile the per-page work "
+                             "into this file")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="serve each page set this many times over, on hosts of their own (a longer run, "
+                             "where start-up and the serial steps weigh less)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     limit = QUICK_FEEDS if args.quick else None
@@ -267,11 +359,13 @@ def main(argv=None) -> int:
     if not (args.quick or args.no_real):
         sets.append(("real pages", *real_set()))
     for name, routes, feeds in sets:
+        routes, feeds = copied(routes, feeds, args.copies)
         lines: list = []
-        measure(name, routes, feeds, runs, results, lines)
+        measure(name, routes, feeds, runs, results, lines, stage_times=args.profile is not None)
         what = f"{args.split.name} ({len(feeds)} feeds)" if name == "syndication" else \
             f"news/ + aeb/ ({len(feeds)} feeds)"
-        print(f"throughput over {name} {what}, FnApiRunner, wall time including start-up:")
+        times = f", {args.copies} copies on hosts of their own" if args.copies > 1 else ""
+        print(f"throughput over {name} {what}{times}, FnApiRunner, wall time including start-up:")
         print("\n".join(lines + verdicts(name, results)))
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     if args.profile:
