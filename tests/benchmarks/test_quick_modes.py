@@ -53,12 +53,22 @@ def test_metadata_quick():
 
 
 @needs_corpus
-def test_throughput_quick():
-    out = run_quick("throughput.py", timeout=300)
-    match = re.search(r"1 worker\s+pipeline (\d+) pages in [\d.]+s = ([\d.]+) pages/s \| bare fetch\+trafilatura "
-                      r"(\d+) pages .* ratio ([\d.]+)", out)
-    assert match, out
-    assert int(match.group(1)) == int(match.group(3)) > 0  # both sides did the same pages
+def test_throughput_quick(tmp_path):
+    one = run_quick("throughput.py", timeout=300)
+    out = run_quick("throughput.py", "--copies", "2", "--profile", str(tmp_path / "profile.txt"), timeout=300)
+    pages = []
+    for text in (one, out):
+        match = re.search(r"1 worker\s+pipeline (\d+) pages in [\d.]+s = ([\d.]+) pages/s \| bare fetch\+trafilatura "
+                          r"(\d+) pages .* ratio ([\d.]+)", text)
+        assert match, text
+        assert int(match.group(1)) == int(match.group(3)) > 0  # both sides did the same pages
+        pages.append(int(match.group(1)))
+    assert pages[1] == 2 * pages[0]  # every copy was fetched
+    # The stage clock names the fused stages and the time outside them, and they add up to the run.
+    assert re.search(r"^\s+[\d.]+s \+\s*[\d.]+s\s+Fetch Articles \+ Extract Articles", out, re.M), out
+    outside = re.search(r"outside any stage .*: ([\d.]+)s of ([\d.]+)s", out)
+    assert outside and 0 <= float(outside.group(1)) < float(outside.group(2)), out
+    assert "per-page cost (ms/page" in out and (tmp_path / "profile.txt").stat().st_size > 0
 
 
 def test_dedup_scaling_quick():
