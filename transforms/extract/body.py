@@ -1,6 +1,7 @@
 """An article's raw paragraphs: a lightly prepared copy of the tree, trafilatura, and JSON-LD articleBody.
 
-Plain Python. Extraction favours precision and widens only when it finds almost nothing; the
+Plain Python. Extraction favours precision, skips trafilatura's fallback comparison unless its
+rules find almost nothing, and widens only when that still finds almost nothing; the
 headline and standfirst that trafilatura sometimes repeats at the top are dropped. Lines are raw
 (before cleaning): credit lines stay in for agency tagging.
 """
@@ -128,7 +129,12 @@ def body_lines(tree, url: str, ld: dict) -> list[str]:
     """Precision-first extraction, widened only when it finds almost nothing or JSON-LD proves it short."""
     # trafilatura.extract copies a tree it is given before pruning, so one prepared copy serves both passes.
     work = _prepare_tree(tree)
-    lines = _trafilatura_lines(work, url, favor_precision=True)
+    # fast skips trafilatura's readability/justext comparison, a third of its cost; the comparison
+    # only helps when the rules find almost nothing, and on a short article it swaps in
+    # readability's longer reading, which takes the related-post teasers after it.
+    lines = _trafilatura_lines(work, url, favor_precision=True, fast=True)
+    if _chars(lines) < _MIN_PRECISE_CHARS:
+        lines = _trafilatura_lines(work, url, favor_precision=True)
     if _chars(lines) < _MIN_PRECISE_CHARS:
         # favor_precision prunes whole containers on some layouts; the default mode keeps them.
         wider = _trafilatura_lines(work, url)
@@ -136,7 +142,7 @@ def body_lines(tree, url: str, ld: dict) -> list[str]:
             lines = wider
     twins = twin_containers(work, lines)
     if twins:
-        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True)
+        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True, fast=True)
         if better_joined(lines, joined):
             lines = joined
     return _prefer_ld_body(lines, ld)

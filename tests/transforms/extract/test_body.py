@@ -1,0 +1,51 @@
+"""Tests for body extraction (transforms.extract.body): when the fallback comparison runs, and what it changes."""
+import pytest
+import trafilatura
+
+from transforms.extract import body as body_module
+from transforms.extract.body import body_lines
+from transforms.extract.html import parse
+
+URL = 'https://towncrier.example/2020/02/03/bridge'
+SENTENCE = 'The council voted on Tuesday to repair the old bridge over the river before winter comes. '
+OTHER = 'A different story about the harvest festival and the market stalls in the old town square. '
+
+
+@pytest.fixture
+def extract_calls(monkeypatch):
+    """The keyword arguments of every trafilatura.extract call body_lines makes (the calls still run)."""
+    calls = []
+    real = trafilatura.extract
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(body_module.trafilatura, 'extract', spy)
+    return calls
+
+
+def test_an_article_of_paragraphs_costs_one_fast_extraction(extract_calls):
+    paragraphs = ''.join(f'<p>Paragraph {i}. {SENTENCE * 3}</p>' for i in range(5))
+    html = f'<html><body><article><h1>Bridge</h1>{paragraphs}</article></body></html>'
+    lines = body_lines(parse(html), URL, {})
+    assert lines[-1].startswith('Paragraph 4. The council voted')
+    assert [call.get('fast') for call in extract_calls] == [True]
+
+
+def test_text_the_fast_pass_cannot_see_is_found_by_the_fallback_comparison(extract_calls):
+    # Text in <span>s between <br>s: the rule-based extractor alone finds nothing.
+    spans = '<br>'.join(f'<span>{SENTENCE * 3}</span>' for _ in range(5))
+    lines = body_lines(parse(f'<html><body><div id="x">{spans}</div></body></html>'), URL, {})
+    assert sum(map(len, lines)) > 1000 and lines[0].startswith('The council voted')
+    assert [call.get('fast') for call in extract_calls][:2] == [True, None]
+
+
+def test_related_posts_after_a_short_article_are_not_read_as_body():
+    # The fallback comparison would prefer readability's longer reading, which takes in the teasers.
+    teasers = ''.join(f'<article class="post"><p>{OTHER * 5}</p></article>' for _ in range(6))
+    html = (f'<html><body><div id="primary"><article class="post"><h1>Bridge</h1><p>{SENTENCE * 8}</p></article>'
+            f'<article class="post"><h3>You may also like</h3>{teasers}</article></div></body></html>')
+    lines = body_lines(parse(html), URL, {})
+    assert any(line.startswith('The council voted') for line in lines)
+    assert not any('harvest festival' in line or 'You may also like' in line for line in lines)
