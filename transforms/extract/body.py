@@ -43,6 +43,8 @@ _CAPTIONS = etree.XPath(_CAPTION_XPATH)
 _INLINE_LINK_SHARE = 0.5
 # A table cell holding a few hundred characters of prose is page layout, not data.
 _LAYOUT_CELL_CHARS = 300
+# Elements that say something while empty.
+_KEPT_EMPTY = ('br', 'img', 'hr', 'input', 'wbr')
 
 
 def _unwrap_layout_tables(tree) -> None:
@@ -58,15 +60,22 @@ def _unwrap_layout_tables(tree) -> None:
 
 
 def _unwrap_inline_links(tree) -> None:
-    """Strip <a> inside prose paragraphs so favor_precision's link-density test does not drop them."""
+    """Strip <a> inside prose paragraphs so favor_precision's link-density test does not drop them.
+
+    Empty inline elements go too: favor_precision drops one with the rest of the paragraph after it.
+    """
     for para in tree.iter('p'):
-        links = para.findall('.//a')
-        if not links:
+        inline = [el for el in para.iterdescendants(etree.Element) if el.tag not in _KEPT_EMPTY]
+        if not inline:
             continue
+        links = [el for el in inline if el.tag == 'a']
         total = len(para.text_content().strip())
         linked = sum(len(a.text_content().strip()) for a in links)
-        if total and linked / total < _INLINE_LINK_SHARE:
+        if links and total and linked / total < _INLINE_LINK_SHARE:
             etree.strip_tags(para, 'a')
+        for el in inline:
+            if el.tag != 'a' and len(el) == 0 and not (el.text or '').strip():
+                el.drop_tag()
 
 
 def _wrap_block_tails(tree) -> None:
@@ -94,6 +103,9 @@ def _drop_captions(tree) -> None:
 def _prepare_tree(tree):
     work = copy.deepcopy(tree)
     etree.strip_elements(work, *_DROP_TAGS, with_tail=False)
+    # An HTML comment inside a paragraph (React's `<!-- -->` between text runs) makes the extractor
+    # drop the rest of the paragraph; stripping it keeps the text after it.
+    etree.strip_tags(work, etree.Comment)
     _unwrap_layout_tables(work)
     _drop_captions(work)
     _wrap_block_tails(work)

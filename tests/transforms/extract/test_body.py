@@ -1,6 +1,7 @@
 """Tests for body extraction (transforms.extract.body): when the fallback comparison runs, and what it changes."""
 import pytest
 import trafilatura
+from lxml import etree
 
 from transforms.extract import body as body_module
 from transforms.extract.body import body_lines
@@ -49,3 +50,27 @@ def test_related_posts_after_a_short_article_are_not_read_as_body():
     lines = body_lines(parse(html), URL, {})
     assert any(line.startswith('The council voted') for line in lines)
     assert not any('harvest festival' in line or 'You may also like' in line for line in lines)
+
+
+def _last_paragraph(inner: str) -> str:
+    paragraphs = ''.join(f'<p>Paragraph {i}. {SENTENCE * 2}</p>' for i in range(4))
+    html = (f'<html><body><article><div class="article-content">{paragraphs}'
+            f'<p>The company, The We Company,{inner} announced on Monday that it would sell the plant.</p>'
+            '</div></article></body></html>')
+    return body_lines(parse(html), URL, {})[-1]
+
+
+@pytest.mark.parametrize('inner', [
+    '<span class="tooltip-indicator"></span>',  # an empty inline element
+    '<!-- -->',  # a comment between two text runs, as React renders them
+    '<a href="/x"><i class="icon"></i></a>',  # an empty icon inside a link
+])
+def test_an_empty_element_or_comment_inside_a_paragraph_keeps_the_text_after_it(inner):
+    assert _last_paragraph(inner) == 'The company, The We Company, announced on Monday that it would sell the plant.'
+
+
+def test_inline_elements_with_text_and_line_breaks_are_kept():
+    html = '<html><body><p>One <b></b>two<br>three <span>four</span><img src="a.png"> five</p></body></html>'
+    para = body_module._prepare_tree(parse(html)).find('.//p')
+    expected = '<p>One two<br/>three <span>four</span><img src="a.png"/> five</p>'
+    assert etree.tostring(para, encoding='unicode') == expected
