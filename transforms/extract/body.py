@@ -118,6 +118,8 @@ def header_texts(tree, title: str | None) -> set[str]:
     # Only visible elements: a meta description often repeats the first paragraph, which is body.
     texts = {norm_key(title)} if title else set()
     for el in tree.iter('h1', 'h2', 'p', 'div', 'span'):
+        if el.tag == 'p' and _runs_on(el):
+            continue
         if el.tag == 'h1' or _DEK_CLASS_RE.search(el.get('class') or '') or _DEK_CLASS_RE.search(el.get('id') or ''):
             text = norm_key(el.text_content())
             if text and len(text) < 600:
@@ -129,6 +131,12 @@ def header_texts(tree, title: str | None) -> set[str]:
             texts.add(norm_key(follower.text_content()))
     texts.discard('')
     return texts
+
+
+def _runs_on(para) -> bool:
+    """A paragraph followed by another is running text whatever its class says ('speakable-summary' ledes)."""
+    follower = para.getnext()
+    return follower is not None and follower.tag == 'p'
 
 
 def _trafilatura_lines(work, url: str, **options) -> list[str]:

@@ -4,7 +4,7 @@ import trafilatura
 from lxml import etree
 
 from transforms.extract import body as body_module
-from transforms.extract.body import body_lines
+from transforms.extract.body import body_lines, drop_header_lines, header_texts
 from transforms.extract.html import parse
 
 URL = 'https://towncrier.example/2020/02/03/bridge'
@@ -74,3 +74,25 @@ def test_inline_elements_with_text_and_line_breaks_are_kept():
     para = body_module._prepare_tree(parse(html)).find('.//p')
     expected = '<p>One two<br/>three <span>four</span><img src="a.png"/> five</p>'
     assert etree.tostring(para, encoding='unicode') == expected
+
+
+def _top_lines(header: str, body: str) -> list[str]:
+    tree = parse(f'<html><body><article><header><h1>Bridge repair approved</h1>{header}</header>'
+                 f'<div class="article-content">{body}</div></article></body></html>')
+    return drop_header_lines(body_lines(tree, URL, {}), header_texts(tree, 'Bridge repair approved'))
+
+
+def test_a_summary_class_on_the_first_of_several_paragraphs_does_not_make_it_a_standfirst():
+    body = ('<p id="speakable-summary">The council voted on Tuesday to repair the old bridge, its chair said.</p>'
+            + ''.join(f'<p>Paragraph {i}. {SENTENCE * 2}</p>' for i in range(4)))
+    assert _top_lines('', body)[0] == 'The council voted on Tuesday to repair the old bridge, its chair said.'
+
+
+def test_a_standfirst_before_the_byline_is_a_header_text_but_a_leading_body_paragraph_is_not():
+    tree = parse('<html><body><article><h1>Bridge repair approved</h1>'
+                 '<p class="article-summary">Work on the old bridge starts before winter.</p><div>By Ann Smith</div>'
+                 '<div><p class="summary">The council voted on Tuesday.</p><p>It will cost two million.</p></div>'
+                 '</article></body></html>')
+    texts = header_texts(tree, 'Bridge repair approved')
+    assert 'work on the old bridge starts before winter.' in texts
+    assert not any('council voted' in text for text in texts)
