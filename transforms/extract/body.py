@@ -41,6 +41,9 @@ _CAPTION_XPATH = ('//*[@class][contains(concat(" ", normalize-space(@class), " "
 _CAPTIONS = etree.XPath(_CAPTION_XPATH)
 # An inline link inside prose is part of the sentence; only link-dominated blocks are navigation.
 _INLINE_LINK_SHARE = 0.5
+# An inline element of at least this many links, this much of its text linked, is a card, not prose.
+_CARD_LINKS = 2
+_CARD_LINK_SHARE = 0.9
 # A table cell holding a few hundred characters of prose is page layout, not data.
 _LAYOUT_CELL_CHARS = 300
 # Elements that say something while empty.
@@ -70,12 +73,35 @@ def _unwrap_inline_links(tree) -> None:
             continue
         links = [el for el in inline if el.tag == 'a']
         total = len(para.text_content().strip())
+        if len(links) >= _CARD_LINKS and _drop_link_cards(inline, total):
+            inline = [el for el in para.iterdescendants(etree.Element) if el.tag not in _KEPT_EMPTY]
+            links = [el for el in inline if el.tag == 'a']
+            total = len(para.text_content().strip())
         linked = sum(len(a.text_content().strip()) for a in links)
         if links and total and linked / total < _INLINE_LINK_SHARE:
             etree.strip_tags(para, 'a')
         for el in inline:
             if el.tag != 'a' and len(el) == 0 and not (el.text or '').strip():
                 el.drop_tag()
+
+
+def _drop_link_cards(inline: list, total: int) -> bool:
+    """Drop hover cards inside a paragraph (a name's photo and its latest headlines); True if any.
+
+    A card is an inline element of several links and almost nothing else, beside other text.
+    """
+    dropped = False
+    for el in inline:
+        if el.tag == 'a' or el.getparent() is None:
+            continue
+        links = el.findall('.//a')
+        if len(links) < _CARD_LINKS:
+            continue
+        chars = len(el.text_content().strip())
+        if 0 < chars < total and sum(len(a.text_content().strip()) for a in links) >= _CARD_LINK_SHARE * chars:
+            el.drop_tree()
+            dropped = True
+    return dropped
 
 
 def _wrap_block_tails(tree) -> None:

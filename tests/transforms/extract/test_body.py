@@ -96,3 +96,18 @@ def test_a_standfirst_before_the_byline_is_a_header_text_but_a_leading_body_para
     texts = header_texts(tree, 'Bridge repair approved')
     assert 'work on the old bridge starts before winter.' in texts
     assert not any('council voted' in text for text in texts)
+
+
+def test_a_hover_card_inside_a_paragraph_is_dropped_and_the_sentence_kept():
+    card = ('<span class="card"><img src="p.jpg"><a href="/people/ann">Ann Smith</a>'
+            '<a href="/a/1">Council backs the new bridge plan after a long debate</a> '
+            '<a href="/a/2">Ann Smith says the river path will reopen in May</a> <a href="/people/ann">MORE</a></span>')
+    line = _last_paragraph(f' led by <a href="/people/ann">Ann Smith</a>{card}')
+    assert line == 'The company, The We Company, led by Ann Smith announced on Monday that it would sell the plant.'
+
+
+def test_a_span_of_prose_with_two_links_is_kept():
+    inner = ' <span>led by <a href="/people/ann">Ann Smith</a> and <a href="/people/bob">Bob Jones</a>,</span>'
+    line = _last_paragraph(inner)
+    assert line == ('The company, The We Company, led by Ann Smith and Bob Jones, announced on Monday that it '
+                    'would sell the plant.')
