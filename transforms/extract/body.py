@@ -1,6 +1,7 @@
 """An article's raw paragraphs: a lightly prepared copy of the tree, trafilatura, and JSON-LD articleBody.
 
-Plain Python. Extraction favours precision and widens only when it finds almost nothing; the
+Plain Python. Extraction favours precision, skips trafilatura's fallback comparison unless its
+rules find almost nothing, and widens only when that still finds almost nothing; the
 headline and standfirst that trafilatura sometimes repeats at the top are dropped. Lines are raw
 (before cleaning): credit lines stay in for agency tagging.
 """
@@ -40,8 +41,13 @@ _CAPTION_XPATH = ('//*[@class][contains(concat(" ", normalize-space(@class), " "
 _CAPTIONS = etree.XPath(_CAPTION_XPATH)
 # An inline link inside prose is part of the sentence; only link-dominated blocks are navigation.
 _INLINE_LINK_SHARE = 0.5
+# An inline element of at least this many links, this much of its text linked, is a card, not prose.
+_CARD_LINKS = 2
+_CARD_LINK_SHARE = 0.9
 # A table cell holding a few hundred characters of prose is page layout, not data.
 _LAYOUT_CELL_CHARS = 300
+# Elements that say something while empty.
+_KEPT_EMPTY = ('br', 'img', 'hr', 'input', 'wbr')
 
 
 def _unwrap_layout_tables(tree) -> None:
@@ -57,15 +63,45 @@ def _unwrap_layout_tables(tree) -> None:
 
 
 def _unwrap_inline_links(tree) -> None:
-    """Strip <a> inside prose paragraphs so favor_precision's link-density test does not drop them."""
+    """Strip <a> inside prose paragraphs so favor_precision's link-density test does not drop them.
+
+    Empty inline elements go too: favor_precision drops one with the rest of the paragraph after it.
+    """
     for para in tree.iter('p'):
-        links = para.findall('.//a')
-        if not links:
+        inline = [el for el in para.iterdescendants(etree.Element) if el.tag not in _KEPT_EMPTY]
+        if not inline:
             continue
+        links = [el for el in inline if el.tag == 'a']
         total = len(para.text_content().strip())
+        if len(links) >= _CARD_LINKS and _drop_link_cards(inline, total):
+            inline = [el for el in para.iterdescendants(etree.Element) if el.tag not in _KEPT_EMPTY]
+            links = [el for el in inline if el.tag == 'a']
+            total = len(para.text_content().strip())
         linked = sum(len(a.text_content().strip()) for a in links)
-        if total and linked / total < _INLINE_LINK_SHARE:
+        if links and total and linked / total < _INLINE_LINK_SHARE:
             etree.strip_tags(para, 'a')
+        for el in inline:
+            if el.tag != 'a' and len(el) == 0 and not (el.text or '').strip():
+                el.drop_tag()
+
+
+def _drop_link_cards(inline: list, total: int) -> bool:
+    """Drop hover cards inside a paragraph (a name's photo and its latest headlines); True if any.
+
+    A card is an inline element of several links and almost nothing else, beside other text.
+    """
+    dropped = False
+    for el in inline:
+        if el.tag == 'a' or el.getparent() is None:
+            continue
+        links = el.findall('.//a')
+        if len(links) < _CARD_LINKS:
+            continue
+        chars = len(el.text_content().strip())
+        if 0 < chars < total and sum(len(a.text_content().strip()) for a in links) >= _CARD_LINK_SHARE * chars:
+            el.drop_tree()
+            dropped = True
+    return dropped
 
 
 def _wrap_block_tails(tree) -> None:
@@ -93,6 +129,9 @@ def _drop_captions(tree) -> None:
 def _prepare_tree(tree):
     work = copy.deepcopy(tree)
     etree.strip_elements(work, *_DROP_TAGS, with_tail=False)
+    # An HTML comment inside a paragraph (React's `<!-- -->` between text runs) makes the extractor
+    # drop the rest of the paragraph; stripping it keeps the text after it.
+    etree.strip_tags(work, etree.Comment)
     _unwrap_layout_tables(work)
     _drop_captions(work)
     _wrap_block_tails(work)
@@ -105,6 +144,8 @@ def header_texts(tree, title: str | None) -> set[str]:
     # Only visible elements: a meta description often repeats the first paragraph, which is body.
     texts = {norm_key(title)} if title else set()
     for el in tree.iter('h1', 'h2', 'p', 'div', 'span'):
+        if el.tag == 'p' and _runs_on(el):
+            continue
         if el.tag == 'h1' or _DEK_CLASS_RE.search(el.get('class') or '') or _DEK_CLASS_RE.search(el.get('id') or ''):
             text = norm_key(el.text_content())
             if text and len(text) < 600:
@@ -118,6 +159,12 @@ def header_texts(tree, title: str | None) -> set[str]:
     return texts
 
 
+def _runs_on(para) -> bool:
+    """A paragraph followed by another is running text whatever its class says ('speakable-summary' ledes)."""
+    follower = para.getnext()
+    return follower is not None and follower.tag == 'p'
+
+
 def _trafilatura_lines(work, url: str, **options) -> list[str]:
     text = trafilatura.extract(work, url=url, output_format='txt', include_comments=False, include_tables=True,
                                include_images=False, deduplicate=False, with_metadata=False, **options)
@@ -128,7 +175,12 @@ def body_lines(tree, url: str, ld: dict) -> list[str]:
     """Precision-first extraction, widened only when it finds almost nothing or JSON-LD proves it short."""
     # trafilatura.extract copies a tree it is given before pruning, so one prepared copy serves both passes.
     work = _prepare_tree(tree)
-    lines = _trafilatura_lines(work, url, favor_precision=True)
+    # fast skips trafilatura's readability/justext comparison, a third of its cost; the comparison
+    # only helps when the rules find almost nothing, and on a short article it swaps in
+    # readability's longer reading, which takes the related-post teasers after it.
+    lines = _trafilatura_lines(work, url, favor_precision=True, fast=True)
+    if _chars(lines) < _MIN_PRECISE_CHARS:
+        lines = _trafilatura_lines(work, url, favor_precision=True)
     if _chars(lines) < _MIN_PRECISE_CHARS:
         # favor_precision prunes whole containers on some layouts; the default mode keeps them.
         wider = _trafilatura_lines(work, url)
@@ -136,7 +188,7 @@ def body_lines(tree, url: str, ld: dict) -> list[str]:
             lines = wider
     twins = twin_containers(work, lines)
     if twins:
-        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True)
+        joined = _trafilatura_lines(joined_tree(twins), url, favor_precision=True, fast=True)
         if better_joined(lines, joined):
             lines = joined
     return _prefer_ld_body(lines, ld)
