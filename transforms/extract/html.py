@@ -1,14 +1,15 @@
 """Parsing helpers shared by the extract modules: the document tree, text normalisation and JSON-LD.
 
 Plain Python over lxml. `load_jsonld` is the one JSON-LD reader: metadata.py reads it strictly and
-signals.py leniently (its docstring says why). AUTHOR_META_KEYS is the one list of author meta tags.
+signals.py leniently (its docstring says why), through jsonld_authors here. AUTHOR_META_KEYS is the one
+list of author meta tags.
 """
 from __future__ import annotations
 
 import html as html_lib
 import json
 import re
-from typing import Any
+from typing import Any, Iterator
 
 import lxml.html
 from lxml import etree
@@ -129,3 +130,57 @@ def article_jsonld(tree) -> dict:
             if any(t in wanted for t in _types(obj)):
                 return obj
     return {}
+
+
+# ---------------------------------------------------------------------------
+# JSON-LD authors (the credit signals' structured authors)
+# ---------------------------------------------------------------------------
+_AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization", "publisher")
+_NAME_IN_AUTHOR_RE = re.compile(
+    r"""["'](?:author|creator|provider)["']\s*:\s*(?:\[[^\]]*\]|\{[^{}]*\}|["'][^"']*["'])""", re.S)
+_AUTHOR_NAME_RE = re.compile(
+    r"""["']name["']\s*:\s*["']([^"']+)["']|^["'](?:author|creator|provider)["']\s*:\s*["']([^"']+)["']""")
+
+
+def jsonld_authors(root) -> Iterator[str]:
+    """Author, provider and publisher names from every JSON-LD block, including @graph and lists."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = script.text or ""
+        data = load_jsonld(raw, lenient=True)
+        names = _authors_in(data) if data is not None else _authors_by_regex(raw)
+        for name in names:
+            name = _WS_RE.sub(" ", html_lib.unescape(name)).strip()
+            if name:
+                yield name
+
+
+def _authors_in(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _authors_in(item)
+    elif isinstance(node, dict):
+        for key in _AUTHOR_KEYS:
+            if key in node:
+                yield from _names_of(node[key])
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if isinstance(node.get(key), (list, dict)):
+                yield from _authors_in(node[key])
+
+
+def _names_of(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _names_of(item)
+    elif isinstance(value, dict) and isinstance(value.get("name"), str):
+        yield value["name"]
+
+
+def _authors_by_regex(raw: str) -> Iterator[str]:
+    # Last resort for JSON-LD broken beyond repair: pull names straight out of author blocks.
+    for block in _NAME_IN_AUTHOR_RE.findall(raw):
+        for named, bare in _AUTHOR_NAME_RE.findall(block):
+            yield named or bare

@@ -5,7 +5,7 @@ extractor kept: credit lines, source labels and provider blocks often sit outsid
 """
 from __future__ import annotations
 
-import html as html_lib
+import functools
 import re
 import threading
 from typing import Any, Iterable, Iterator
@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from lxml import etree
 from lxml import html as lxml_html
 
-from transforms.extract.html import AUTHOR_META_KEYS, load_jsonld
+from transforms.extract.html import AUTHOR_META_KEYS, jsonld_authors
 from transforms.extract.results import PageSignals
 
 # Block-level elements end a visible line; inline ones (a, span, strong...) continue it.
@@ -82,15 +82,20 @@ class _Index:
 
     Class tokens and caption status are asked for the same element many times (by the visible-line
     walk, the caption pass and the byline pass, and again for every ancestor), and "contains an
-    <img>" was a subtree search per element; here each is computed once per page.
+    <img>" was a subtree search per element; here each is computed once per page. Only elements
+    with a class or id have tokens, and the caption test's class rule needs a class too: XPath
+    finds those, so a page's many bare elements cost a dictionary default, not a Python call each.
     """
 
     def __init__(self, root):
         self.root = root
-        # Every element with its tag, in document order: the caption, byline and provider passes share it.
+        # Every element with its tag, in document order: the caption pass walks it.
         self.elements = _elements(root)
-        # Every pass asks for the tokens and the caption status of (nearly) every element: compute all at once.
-        self.tokens: dict = {el: _compute_class_tokens(el) for el, _ in self.elements}
+        self.known = {el for el, _ in self.elements}
+        # Elements that can carry byline, provider or teaser markup (class, id, test id, itemprop, rel),
+        # in document order: the byline and provider passes need look at no others.
+        self.attributed = _ATTRIBUTED(root)
+        self.tokens: dict = {el: _compute_class_tokens(el) for el in _CLASSED(root)}
         # Every proper ancestor of an <img>: the elements for which el.find(".//img") is not None.
         self.img_ancestors = set()
         for img in root.iter("img"):
@@ -99,29 +104,31 @@ class _Index:
                     break
                 self.img_ancestors.add(anc)
         # Children and grandchildren of image wrappers (figure/picture or an image class, holding an <img>).
-        self.near_image_block = set()
+        near_image_block = set()
         for anc in self.img_ancestors:
             if _tag(anc) in ("figure", "picture") or self.class_tokens(anc) & _IMAGE_TOKENS:
                 for child in anc:
-                    self.near_image_block.add(child)
-                    self.near_image_block.update(child)
+                    near_image_block.add(child)
+                    near_image_block.update(child)
         # As _compute_is_caption, with _in_image_block's tests read from the sets above.
-        self.captions: dict = {
-            el: (tag in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
-                 or (tag != "img" and el not in self.img_ancestors and el in self.near_image_block))
-            for el, tag in self.elements}
+        self.captions = {el for el in root.iter("figcaption", "caption", "FIGCAPTION", "CAPTION")}
+        self.captions.update(el for el in _WITH_CLASS(root) if _CAPTION_CLASS_RE.search(el.get("class")))
+        self.captions.update(el for el in near_image_block
+                             if el not in self.img_ancestors and isinstance(el.tag, str) and _tag(el) != "img")
 
     def class_tokens(self, el) -> set:
         found = self.tokens.get(el)
         if found is None:
-            found = self.tokens[el] = _compute_class_tokens(el)
+            found = _NO_TOKENS if el in self.known else _compute_class_tokens(el)
         return found
 
     def is_caption(self, el) -> bool:
-        found = self.captions.get(el)
-        if found is None:
-            found = self.captions[el] = _compute_is_caption(el)
-        return found
+        return el in self.captions if el in self.known else _compute_is_caption(el)
+
+
+_CLASSED = etree.XPath("descendant-or-self::*[@class or @id]")
+_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
+_ATTRIBUTED = etree.XPath("descendant-or-self::*[@class or @id or @data-testid or @itemprop or @rel]")
 
 
 class _Local(threading.local):
@@ -143,6 +150,12 @@ def _elements(root) -> list:
 def _tagged(root) -> list:
     index = _index()
     return index.elements if index is not None and index.root is root else _elements(root)
+
+
+def _attributed(root) -> list:
+    """Elements with a class, id, test id, itemprop or rel, in document order: only they can be marked up."""
+    index = _index()
+    return index.attributed if index is not None and index.root is root else _ATTRIBUTED(root)
 
 
 def _parse(html: str | bytes):
@@ -174,12 +187,17 @@ def _class_tokens(el) -> set[str]:
     return index.class_tokens(el) if index is not None else _compute_class_tokens(el)
 
 
-def _compute_class_tokens(el) -> set[str]:
+def _compute_class_tokens(el) -> frozenset:
     css, ident = el.get("class"), el.get("id")
     if not css and not ident:
         return _NO_TOKENS
-    raw = f"{css or ''} {ident or ''}"
-    return {t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t}
+    return _tokens_of(f"{css or ''} {ident or ''}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokens_of(raw: str) -> frozenset:
+    # A site repeats the same few class strings on most of its elements, and across its pages.
+    return frozenset(t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t)
 
 
 def _contains_img(el) -> bool:
@@ -306,13 +324,13 @@ def meta_authors(root) -> Iterator[str]:
 
 def byline_texts(root) -> Iterator[str]:
     """Texts of elements marked up as byline, author, or source/agency label."""
-    for el, tag in _tagged(root):
-        if tag in ("meta", "script", "style", "body", "html", "link"):
+    for el in _attributed(root):
+        if _tag(el) in ("meta", "script", "style", "body", "html", "link"):
             continue
         # Sites with hashed class names label their byline and source rows for their own tests.
         # Their classes are typography ("caption2"), so the test id, which names the role, is trusted over them.
         testid = el.get("data-testid") or ""
-        by_testid = bool({t.lower() for t in _TOKEN_SPLIT_RE.split(testid) if t} & _BYLINE_TOKENS)
+        by_testid = bool(testid) and bool({t.lower() for t in _TOKEN_SPLIT_RE.split(testid) if t} & _BYLINE_TOKENS)
         marked = (by_testid or _class_tokens(el) & _BYLINE_TOKENS or el.get("itemprop") == "author"
                   or el.get("rel") == "author")
         if not marked or (_is_caption(el) and not by_testid) or _inside_caption(el) or _inside_teaser(el):
@@ -334,7 +352,7 @@ def _inside_caption(el) -> bool:
 
 def provider_texts(root) -> Iterator[str]:
     """Names in publisher/provider attribution blocks (portal pages name the supplying agency there)."""
-    for el, _ in _tagged(root):
+    for el in _attributed(root):
         if not (_class_tokens(el) & _PROVIDER_TOKENS):
             continue
         text = _norm(el.text_content())
@@ -344,55 +362,3 @@ def provider_texts(root) -> Iterator[str]:
             alt = _norm(img.get("alt"))
             if alt:
                 yield alt
-
-
-# ---------------------------------------------------------------------------------------------- JSON-LD
-_AUTHOR_KEYS = ("author", "creator", "provider", "sourceOrganization", "publisher")
-_NAME_IN_AUTHOR_RE = re.compile(
-    r"""["'](?:author|creator|provider)["']\s*:\s*(?:\[[^\]]*\]|\{[^{}]*\}|["'][^"']*["'])""", re.S)
-_AUTHOR_NAME_RE = re.compile(
-    r"""["']name["']\s*:\s*["']([^"']+)["']|^["'](?:author|creator|provider)["']\s*:\s*["']([^"']+)["']""")
-
-
-def jsonld_authors(root) -> Iterator[str]:
-    """Author, provider and publisher names from every JSON-LD block, including @graph and lists."""
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        raw = script.text or ""
-        data = load_jsonld(raw, lenient=True)
-        names = _authors_in(data) if data is not None else _authors_by_regex(raw)
-        for name in names:
-            name = _norm(html_lib.unescape(name))
-            if name:
-                yield name
-
-
-def _authors_in(node: Any) -> Iterator[str]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _authors_in(item)
-    elif isinstance(node, dict):
-        for key in _AUTHOR_KEYS:
-            if key in node:
-                yield from _names_of(node[key])
-        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
-            if isinstance(node.get(key), (list, dict)):
-                yield from _authors_in(node[key])
-
-
-def _names_of(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _names_of(item)
-    elif isinstance(value, dict) and isinstance(value.get("name"), str):
-        yield value["name"]
-
-
-def _authors_by_regex(raw: str) -> Iterator[str]:
-    # Last resort for JSON-LD broken beyond repair: pull names straight out of author blocks.
-    for block in _NAME_IN_AUTHOR_RE.findall(raw):
-        for named, bare in _AUTHOR_NAME_RE.findall(block):
-            yield named or bare
