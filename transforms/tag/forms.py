@@ -119,6 +119,14 @@ CONTRIBUTIONS = (
 DISCLAIMER_RE = re.compile(
     r"auto-?generated\s+from|syndicated\s+feed|(?:news\s+)?agency\s+feeds?|"
     r"not\s+been\s+edited\s+by\s+.{0,60}\bstaff", re.I)
+# Every DISCLAIMER_RE form holds one of these words; a substring test rules out most lines far faster.
+_DISCLAIMER_WORDS = ("generated", "syndicated", "agency", "staff")
+
+
+def is_disclaimer(line: str) -> bool:
+    """True when the line is a syndication disclaimer ("auto-generated from a syndicated feed")."""
+    lowered = line.lower()
+    return any(word in lowered for word in _DISCLAIMER_WORDS) and DISCLAIMER_RE.search(line) is not None
 MONTH_RE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*\d{1,2}\b|\b\d{1,2}\s+"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)", re.I)

@@ -244,7 +244,7 @@ def _credit_list(line: str, registry: AgencyRegistry) -> list[str] | None:
 
 def _last_paragraphs(raw: list[str]) -> list[str]:
     # The inline end credit sits on the last story paragraph; skip trailing disclaimers and short lines.
-    paragraphs = [line for line in raw if len(line) >= ANCHOR_MIN_CHARS and not forms.DISCLAIMER_RE.search(line)]
+    paragraphs = [line for line in raw if len(line) >= ANCHOR_MIN_CHARS and not forms.is_disclaimer(line)]
     return paragraphs[-2:]
 
 
@@ -294,7 +294,7 @@ def _contributions(lines: list[str], registry: AgencyRegistry) -> Iterator[Evide
 def _named_disclaimers(lines: list[str], registry: AgencyRegistry) -> Iterator[Evidence]:
     # "... auto-generated from a PTI feed" names the agency itself.
     for line in lines:
-        if len(line) <= 300 and forms.DISCLAIMER_RE.search(line):
+        if len(line) <= 300 and forms.is_disclaimer(line):
             for agency, _ in _strong(registry, line):
                 yield Evidence(agency, "disclaimer", line)
 
@@ -302,5 +302,5 @@ def _named_disclaimers(lines: list[str], registry: AgencyRegistry) -> Iterator[E
 def _disclaimers(raw: list[str], removed: list[str], page_lines: list[str], agency: str) -> Iterator[Evidence]:
     # A disclaimer that names no agency confirms the syndication credited elsewhere on the page.
     for line in raw + removed + page_lines:
-        if len(line) <= 300 and forms.DISCLAIMER_RE.search(line):
+        if len(line) <= 300 and forms.is_disclaimer(line):
             yield Evidence(agency, "disclaimer", line)
