@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+import threading
 from typing import Any, Iterator
 
 import lxml.html
@@ -48,13 +49,32 @@ def clean_text(text: str | None) -> str:
     return _WS_RE.sub(' ', html_lib.unescape(text or '').replace('\xa0', ' ')).strip()
 
 
+def _html_parser() -> lxml.html.HTMLParser:
+    # lxml.html's own parser picks each element's class in a Python method, called every time a
+    # node gets a Python proxy: a few thousand times a page, and again on every copy the extractor
+    # walks. The same HtmlElement classes chosen by lxml's C-level default lookup cost nothing.
+    # Only the form-field classes (FormElement, InputElement, ...) are lost; nothing here uses them.
+    parser = lxml.html.HTMLParser()
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity))
+    return parser
+
+
+_PARSER = threading.local()
+
+
 def parse(html: str):
     """The page's lxml tree; ExtractionError for a page that is empty or that lxml cannot parse."""
     html = _XML_DECL_RE.sub('', html or '', count=1)
     if not html.strip():
         raise ExtractionError('empty_page', 'document is empty')
+    parser = getattr(_PARSER, 'parser', None)
+    if parser is None:
+        # An lxml parser may not be shared between threads; the fetch and extract steps run in several.
+        parser = _PARSER.parser = _html_parser()
     try:
-        tree = lxml.html.document_fromstring(html)
+        tree = lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError('not_html', f'lxml cannot parse the document: {exc}') from exc
     return tree
