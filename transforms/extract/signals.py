@@ -112,7 +112,7 @@ class _Index:
                     near_image_block.update(child)
         # As _compute_is_caption, with _in_image_block's tests read from the sets above.
         self.captions = {el for el in root.iter("figcaption", "caption", "FIGCAPTION", "CAPTION")}
-        self.captions.update(el for el in _WITH_CLASS(root) if _CAPTION_CLASS_RE.search(el.get("class")))
+        self.captions.update(el for el in _WITH_CLASS(root) if _is_caption_class(el.get("class")))
         self.captions.update(el for el in near_image_block
                              if el not in self.img_ancestors and isinstance(el.tag, str) and _tag(el) != "img")
 
@@ -195,6 +195,12 @@ def _compute_class_tokens(el) -> frozenset:
 
 
 @functools.lru_cache(maxsize=8192)
+def _is_caption_class(css: str) -> bool:
+    # Cached like _tokens_of: a page repeats its class strings, and this case-blind search is slow.
+    return _CAPTION_CLASS_RE.search(css) is not None
+
+
+@functools.lru_cache(maxsize=8192)
 def _tokens_of(raw: str) -> frozenset:
     # A site repeats the same few class strings on most of its elements, and across its pages.
     return frozenset(t.lower() for t in _TOKEN_SPLIT_RE.split(raw) if t)
@@ -222,7 +228,7 @@ def _is_caption(el) -> bool:
 
 
 def _compute_is_caption(el) -> bool:
-    return (_tag(el) in ("figcaption", "caption") or bool(_CAPTION_CLASS_RE.search(el.get("class", "") or ""))
+    return (_tag(el) in ("figcaption", "caption") or _is_caption_class(el.get("class", "") or "")
             or _in_image_block(el))
 
 
