@@ -50,3 +50,21 @@ def test_metadata_and_signals_read_the_same_author_meta_keys(key):
 def test_a_json_ld_block_with_an_endless_integer_is_untrusted_not_a_crash():
     block = '{"@type": "NewsArticle", "wordCount": ' + "9" * 5000 + "}"
     assert load_jsonld(block) is None
+
+
+def test_parse_gives_lxml_html_elements_and_comments_in_every_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import lxml.html
+
+    def parsed(n: int):
+        tree = parse(f"<html><body><!-- c --><div id='d{n}'><p>One <b>two</b></p></div></body></html>")
+        div = tree.get_element_by_id(f"d{n}")
+        kinds = {type(node) for node in tree.iter()}
+        div.find("p/b").drop_tag()
+        return div.text_content(), kinds
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(parsed, range(16)))
+    assert all(text == "One two" for text, _ in results)
+    assert all(kinds == {lxml.html.HtmlElement, lxml.html.HtmlComment} for _, kinds in results)
