@@ -121,6 +121,10 @@ def _agreed_title(tree, meta: dict, ld: dict, h1s: list[str]) -> str | None:
     page_title = element_text(title_el) if title_el is not None else None
     sources = [h1s[0] if h1s else None, first_meta(meta, 'og:title'), ld_text(ld.get('headline')),
                _strip_brand(page_title, _brand_names(meta, ld)) if page_title else None]
+    # og:title and <title> may carry the site or section after the headline the h1 or JSON-LD gives.
+    # They are not stripped against each other: both are the SEO title, and would then outvote the h1.
+    confirmed = [sources[0], sources[2]]
+    sources = [sources[0], _without_tail(sources[1], confirmed), sources[2], _without_tail(sources[3], confirmed)]
     votes: dict[str, list[str]] = {}
     for text in sources:
         if text and norm_key(text):
@@ -129,6 +133,25 @@ def _agreed_title(tree, meta: dict, ld: dict, h1s: list[str]) -> str | None:
     if not ranked or ranked[0] < 2 or (len(ranked) > 1 and ranked[1] == ranked[0]):
         return None
     return next(texts[0] for texts in votes.values() if len(texts) == ranked[0])
+
+
+# What a head title adds after the headline: a separator, then the site or section ('-Politics|Site').
+_TAIL_RE = re.compile(r'\s*[|–—\-·•»]')
+
+
+def _without_tail(text: str | None, headlines: list) -> str | None:
+    """The headline `text` is, plus a short tail after a separator ('Headline-Section|Site'), else `text`.
+
+    A head title the h1 shows whole keeps its tail: the tail is then part of the headline."""
+    key = norm_key(text)
+    if not key or key == norm_key(headlines[0]):
+        return text
+    for other in headlines:
+        head = norm_key(other)
+        tail = key[len(head):]
+        if head and key.startswith(head) and 0 < len(tail) <= _MAX_BRAND_CHARS and _TAIL_RE.match(tail):
+            return other
+    return text
 
 
 def _brand_names(meta: dict, ld: dict) -> set[str]:
