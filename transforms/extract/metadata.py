@@ -1,17 +1,17 @@
-"""An article's metadata from its page: title, description, authors, section, tags, language, canonical URL, date.
+"""An article's metadata from its page: title, description, section, tags, language, canonical URL, date.
 
 Plain Python over the lxml tree. Values come from the page's head (meta tags, the article's
-JSON-LD object, read strictly) and from its headline and byline elements, which are what readers
-see; the feed entry's values are the last resort.
+JSON-LD object, read strictly) and from its headline element, which is what readers see; the feed
+entry's values are the last resort. Authors are authors.py's.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from transforms.extract import dates
-from transforms.extract.html import AUTHOR_META_KEYS, clean_text, element_text, norm_key
+from transforms.extract.html import clean_text, element_text, norm_key
 from transforms.util.times import iso
 
 _LANG_RE = re.compile(r'^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]+)*$')
@@ -38,14 +38,14 @@ def read_meta(tree) -> dict[str, list[str]]:
     return found
 
 
-def _first_meta(meta: dict[str, list[str]], *keys: str) -> str | None:
+def first_meta(meta: dict[str, list[str]], *keys: str) -> str | None:
     for key in keys:
         if meta.get(key):
             return meta[key][0]
     return None
 
 
-def _ld_text(value) -> str | None:
+def ld_text(value) -> str | None:
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
@@ -53,17 +53,7 @@ def _ld_text(value) -> str | None:
     return (clean_text(value) or None) if isinstance(value, str) else None
 
 
-def _ld_names(value) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    names = []
-    for item in items:
-        name = item.get('name') if isinstance(item, dict) else item
-        if isinstance(name, str) and clean_text(name):
-            names.append(clean_text(name))
-    return names
-
-
-def _dedupe(values) -> list[str]:
+def dedupe(values) -> list[str]:
     seen, out = set(), []
     for value in values:
         key = norm_key(value)
@@ -79,8 +69,8 @@ def _dedupe(values) -> list[str]:
 def _title_candidates_from_head(tree, meta: dict, ld: dict) -> list[str]:
     title_el = tree.find('.//title')
     values = [
-        _first_meta(meta, 'og:title'), _first_meta(meta, 'twitter:title'), _ld_text(ld.get('headline')),
-        _first_meta(meta, 'title', 'headline'), element_text(title_el) if title_el is not None else None,
+        first_meta(meta, 'og:title'), first_meta(meta, 'twitter:title'), ld_text(ld.get('headline')),
+        first_meta(meta, 'title', 'headline'), element_text(title_el) if title_el is not None else None,
     ]
     return [v for v in values if v]
 
@@ -109,7 +99,7 @@ def choose_title(tree, meta: dict, ld: dict, feed_title: str | None = None) -> s
             return text
     # Outlets rewrite the headline in the page but keep og:title stale, so an unconfirmed
     # article h1 still beats the head; a site-logo h1 is short and matches the site name.
-    site = norm_key(_first_meta(meta, 'og:site_name'))
+    site = norm_key(first_meta(meta, 'og:site_name'))
     for text in h1s:
         if len(text.split()) >= 3 and norm_key(text) != site:
             return text
@@ -129,8 +119,12 @@ def _agreed_title(tree, meta: dict, ld: dict, h1s: list[str]) -> str | None:
     """
     title_el = tree.find('.//title')
     page_title = element_text(title_el) if title_el is not None else None
-    sources = [h1s[0] if h1s else None, _first_meta(meta, 'og:title'), _ld_text(ld.get('headline')),
+    sources = [h1s[0] if h1s else None, first_meta(meta, 'og:title'), ld_text(ld.get('headline')),
                _strip_brand(page_title, _brand_names(meta, ld)) if page_title else None]
+    # og:title and <title> may carry the site or section after the headline the h1 or JSON-LD gives.
+    # They are not stripped against each other: both are the SEO title, and would then outvote the h1.
+    confirmed = [sources[0], sources[2]]
+    sources = [sources[0], _without_tail(sources[1], confirmed), sources[2], _without_tail(sources[3], confirmed)]
     votes: dict[str, list[str]] = {}
     for text in sources:
         if text and norm_key(text):
@@ -141,9 +135,28 @@ def _agreed_title(tree, meta: dict, ld: dict, h1s: list[str]) -> str | None:
     return next(texts[0] for texts in votes.values() if len(texts) == ranked[0])
 
 
+# What a head title adds after the headline: a separator, then the site or section ('-Politics|Site').
+_TAIL_RE = re.compile(r'\s*[|–—\-·•»]')
+
+
+def _without_tail(text: str | None, headlines: list) -> str | None:
+    """The headline `text` is, plus a short tail after a separator ('Headline-Section|Site'), else `text`.
+
+    A head title the h1 shows whole keeps its tail: the tail is then part of the headline."""
+    key = norm_key(text)
+    if not key or key == norm_key(headlines[0]):
+        return text
+    for other in headlines:
+        head = norm_key(other)
+        tail = key[len(head):]
+        if head and key.startswith(head) and 0 < len(tail) <= _MAX_BRAND_CHARS and _TAIL_RE.match(tail):
+            return other
+    return text
+
+
 def _brand_names(meta: dict, ld: dict) -> set[str]:
     """Comparison keys of the names the page gives its site: og:site_name, application-name, JSON-LD publisher."""
-    names = {_first_meta(meta, 'og:site_name'), _first_meta(meta, 'application-name'), _ld_text(ld.get('publisher'))}
+    names = {first_meta(meta, 'og:site_name'), first_meta(meta, 'application-name'), ld_text(ld.get('publisher'))}
     return {_squash(n) for n in names if n and _squash(n)}
 
 
@@ -168,117 +181,13 @@ def _strip_site_name(text: str, site: str) -> str:
 
 
 def description(meta: dict, ld: dict, feed_summary: str | None) -> str | None:
-    return (_first_meta(meta, 'description', 'og:description', 'twitter:description', 'dc.description')
-            or _ld_text(ld.get('description')) or (clean_text(feed_summary) or None))
-
-
-# 'A and B', 'A und B, dpa', 'A og B': one field naming several people.
-_AUTHOR_JOIN_RE = re.compile(r'\s+(?:and|und|og|och|et|y|e|en|i|&)\s+|\s*[,;/]\s*', re.IGNORECASE)
-_AUTHOR_PREFIX_RE = re.compile(r'^(?:by|von|par|por|door|av|af)\b\s*:?\s*', re.IGNORECASE)
-# Profile slugs ('emma-mackenzie') and caption credits ('(Image: Getty)') are not names.
-_NOT_A_NAME_RE = re.compile(r'^[a-z0-9]+(?:[-_][a-z0-9]+)+$|^\(|^\d+$|@|://')
-_MAX_NAME_WORDS = 5
-# A writer's newsroom initials after the name: 'Elena Oberholzer (obe)'.
-_INITIALS_RE = re.compile(r'\s*\([a-z]{2,5}\.?\)$')
-# A role after a name written without a separator: '신현주 기자' (reporter), '記者'.
-_ROLE_RE = re.compile(r'\s+(?:기자|記者|记者|특파원|特派員|特派员)$')
-
-
-def _split_author(value: str) -> list[str]:
-    """'A and B' -> ['A', 'B'] when every part reads as a short name; otherwise the value unchanged."""
-    value = _AUTHOR_PREFIX_RE.sub('', value.strip())
-    parts = [p.strip() for p in _AUTHOR_JOIN_RE.split(value) if p.strip()]
-    if len(parts) > 1 and all(len(p.split()) <= _MAX_NAME_WORDS for p in parts):
-        # 'Brazil, Rachel' is one reversed name, not two people.
-        if len(parts) == 2 and ',' in value and all(len(p.split()) == 1 for p in parts):
-            return [f'{parts[1]} {parts[0]}']
-        return parts
-    return [value]
-
-
-def _organisation_names(meta: dict, ld: dict, url: str | None = None) -> set[str]:
-    names = {norm_key(_first_meta(meta, 'og:site_name')), norm_key(_ld_text(ld.get('publisher'))),
-             norm_key(_first_meta(meta, 'application-name'))}
-    names.update(norm_key(n) for n in _ld_names(ld.get('publisher')))
-    # 'CNN' on www.cnn.com, 'Washington Times' on washingtontimes.com: the site's own name.
-    labels = (urlsplit(url).hostname or '').split('.')[:-1] if url else []
-    names.update(label for label in labels if len(label) > 2 and label != 'www')
-    names.discard('')
-    return names
-
-
-def _ld_organisations(value) -> list:
-    items = value if isinstance(value, list) else [value]
-    return [i for i in items if isinstance(i, dict) and 'Organization' in str(i.get('@type') or '')]
-
-
-# Words that name a newsroom rather than a person ('NZZ-Redaktion'), and host names.
-_ORG_WORD_RE = re.compile(r'(?:redaktion|redacci[oó]n|r[ée]daction|redazione|newsroom)', re.IGNORECASE)
-_DOMAIN_RE = re.compile(r'^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$', re.IGNORECASE)
-# A profile handle ('aligharib'): one long lower-case ASCII token ('dpa' and 'afp' are agencies).
-_HANDLE_RE = re.compile(r'^[a-z0-9_]{6,}$')
-
-
-def _is_organisation(name: str, orgs: set[str]) -> bool:
-    """The outlet's own name (site, publisher, host) or something that is no person's name."""
-    key = norm_key(name)
-    squashed = ''.join(ch for ch in key if ch.isalnum())
-    return (key in orgs or any(key and (key in org or org in key) for org in orgs) or squashed in orgs
-            or bool(_ORG_WORD_RE.search(name) or _DOMAIN_RE.match(name) or _HANDLE_RE.match(name)))
-
-
-_BYLINE_XPATH = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") or '
-                 'contains(@class, "author-name") or contains(@class, "author") or contains(@class, "byl")]')
-_MAX_BYLINE_WORDS = 12
-_DIGIT_RE = re.compile(r'\d')
-
-
-def _visible_byline(tree) -> list[str]:
-    """Names in the first short byline element (itemprop/rel author, byline/author classes)."""
-    for el in tree.xpath(_BYLINE_XPATH):
-        if el.tag in ('meta', 'link', 'script', 'style', 'body', 'html', 'article', 'section', 'main'):
-            continue
-        text = _AUTHOR_PREFIX_RE.sub('', element_text(el))
-        if not text or _DIGIT_RE.search(text) or len(text.split()) > _MAX_BYLINE_WORDS:
-            continue
-        names = [n for n in _split_author(text) if n[:1].isupper() and not _NOT_A_NAME_RE.search(n)]
-        if names:
-            return names
-    return []
-
-
-def authors(meta: dict, ld: dict, feed_authors, tree=None, url: str | None = None) -> list[str]:
-    """People named by JSON-LD and author meta tags, else the visible byline, else the feed; outlets dropped.
-
-    The site, publisher or newsroom listed beside a named writer is the outlet, not an author, and an
-    agency that JSON-LD types as an organisation counts only when no person is named. Organisations
-    alone stay: they are the only credit the page gives (reading the visible byline for a person then
-    lost as many pages of the metadata benchmark as it won).
-    """
-    names = _ld_names(ld.get('author'))
-    for key in AUTHOR_META_KEYS:
-        names.extend(v for v in meta.get(key, []) if not v.startswith(('http://', 'https://')))
-    if not names and tree is not None:
-        names.extend(_visible_byline(tree))
-    if not names:
-        names.extend(clean_text(a) for a in feed_authors or () if isinstance(a, str))
-    orgs = _organisation_names(meta, ld, url)
-    typed = {norm_key(n) for n in _ld_names(_ld_organisations(ld.get('author')))}
-    people, others, persons = _sort_names(names, orgs, typed)
-    return _dedupe(persons or others or people)
-
-
-def _sort_names(names: list[str], orgs: set[str], typed: set[str]) -> tuple[list, list, list]:
-    """(every name, those not the outlet's own or no name at all, those of them not typed as organisations)."""
-    people = [_ROLE_RE.sub('', _INITIALS_RE.sub('', part)) for name in names for part in _split_author(name)
-              if not _NOT_A_NAME_RE.search(part)]
-    others = [n for n in people if not _is_organisation(n, orgs)]
-    return people, others, [n for n in others if norm_key(n) not in typed]
+    return (first_meta(meta, 'description', 'og:description', 'twitter:description', 'dc.description')
+            or ld_text(ld.get('description')) or (clean_text(feed_summary) or None))
 
 
 def section(meta: dict, ld: dict, feed_categories) -> str | None:
-    return (_first_meta(meta, 'article:section', 'section', 'og:article:section', 'parsely-section')
-            or _ld_text(ld.get('articleSection'))
+    return (first_meta(meta, 'article:section', 'section', 'og:article:section', 'parsely-section')
+            or ld_text(ld.get('articleSection'))
             or next((clean_text(c) for c in feed_categories or () if isinstance(c, str) and c.strip()), None))
 
 
@@ -292,13 +201,13 @@ def tags(meta: dict, ld: dict, feed_categories) -> list[str]:
     elif isinstance(keywords, list):
         tags.extend(k for k in keywords if isinstance(k, str))
     tags.extend(c for c in feed_categories or () if isinstance(c, str))
-    return _dedupe(clean_text(t) for t in tags if t and t.strip())
+    return dedupe(clean_text(t) for t in tags if t and t.strip())
 
 
 def language(tree, meta: dict, ld: dict) -> str | None:
-    for value in (tree.get('lang'), tree.get('xml:lang'), _first_meta(meta, 'content-language', 'og:locale',
+    for value in (tree.get('lang'), tree.get('xml:lang'), first_meta(meta, 'content-language', 'og:locale',
                                                                       'language', 'dc.language'),
-                  _ld_text(ld.get('inLanguage'))):
+                  ld_text(ld.get('inLanguage'))):
         match = _LANG_RE.match((value or '').strip())
         if match and len(match.group(1)) == 2:
             return match.group(1).lower()
@@ -310,7 +219,7 @@ def canonical_url(tree, meta: dict, url: str) -> str | None:
         rels = (link.get('rel') or '').lower().split()
         if 'canonical' in rels and (link.get('href') or '').strip():
             return urljoin(url, link.get('href').strip())
-    og_url = _first_meta(meta, 'og:url')
+    og_url = first_meta(meta, 'og:url')
     return urljoin(url, og_url) if og_url else None
 
 
@@ -319,7 +228,7 @@ def published(html: str, url: str, meta: dict, ld: dict, feed_published_at,
     """(ISO publication time, its source) chosen among feed, JSON-LD, meta and URL dates, else visible text."""
     ld_date = ld.get('datePublished')
     candidates = [dates.candidate('feed', feed_published_at),
-                  dates.candidate('jsonld', _ld_text(ld_date) if not isinstance(ld_date, str) else ld_date)]
+                  dates.candidate('jsonld', ld_text(ld_date) if not isinstance(ld_date, str) else ld_date)]
     candidates += [dates.candidate('meta', meta[key][0]) for key in _META_DATE_KEYS if meta.get(key)]
     candidates.append(dates.date_from_url(url))
     chosen = dates.choose_published(candidates, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from transforms.extract import metadata
+from transforms.extract.authors import page_authors
 from transforms.extract.body import article_words, body_lines, drop_header_lines, header_texts
 from transforms.extract.embedded import embedded_article_html
 from transforms.extract.html import article_jsonld, parse
@@ -52,7 +53,7 @@ def extract_page(html: str, url: str, *, feed_title=None, feed_summary=None, fee
     return PageMeta(
         title=title,
         description=metadata.description(meta, ld, feed_summary),
-        authors=metadata.authors(meta, ld, feed_authors, tree, url),
+        authors=page_authors(meta, ld, feed_authors, tree, url),
         section=metadata.section(meta, ld, feed_categories),
         tags=metadata.tags(meta, ld, feed_categories),
         language=metadata.language(tree, meta, ld),

@@ -55,3 +55,22 @@ def test_an_organisation_alone_stays_and_a_typed_agency_yields_to_a_person():
 def test_a_reporter_title_after_a_korean_name_is_not_part_of_it():
     html = _page('<meta name="author" content="신현주 기자">')
     assert extract_page(html, "https://hankookilbo.example/a").authors == ["신현주"]
+
+
+def test_a_head_title_that_is_the_headline_plus_a_section_and_site_tail_votes_for_the_headline():
+    html = _page('<meta property="og:title" content="Bridge repair approved-Politics|Town Crier">'
+                 + _ld('{"@type": "NewsArticle", "headline": "Bridge repair approved"}')
+                 + "<title>Bridge repair approved-Politics|Town Crier</title>")
+    assert extract_page(html, "https://towncrier.example/a").title == "Bridge repair approved"
+
+
+def test_og_title_and_title_do_not_strip_each_other_to_outvote_the_h1():
+    html = _page('<meta property="og:title" content="Opinion | Bridge repair approved">'
+                 "<title>Opinion | Bridge repair approved - Town Crier</title>", "<h1>Bridge repair approved</h1>")
+    assert extract_page(html, "https://towncrier.example/a").title == "Bridge repair approved"
+
+
+def test_a_tail_the_h1_shows_is_part_of_the_headline():
+    html = _page(_ld('{"@type": "NewsArticle", "headline": "Bridge repair approved"}')
+                 + "<title>Bridge repair approved - report</title>", "<h1>Bridge repair approved - report</h1>")
+    assert extract_page(html, "https://towncrier.example/a").title == "Bridge repair approved - report"
