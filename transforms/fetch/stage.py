@@ -74,8 +74,4 @@ class FetchArticles(beam.PTransform):
                    | "Key By Host" >> beam.Map(lambda e: (host_of(e.url), e)).with_output_types(
                        beam.typehints.KV[str, FeedEntry])
                    | "Group By Host" >> beam.GroupByKey())
-        fetched = guarded_pardo(batches, "Fetch Pages", STAGE, FetchHostBatch(self._settings), main="pages")
-        # Politeness needs a host's fetches in sequence, not its extraction: without this break the
-        # steps fused after it would extract all of a big host's pages on the one worker that fetched them.
-        fetched["pages"] = fetched["pages"] | "Spread Pages" >> beam.Reshuffle()
-        return fetched
+        return guarded_pardo(batches, "Fetch Pages", STAGE, FetchHostBatch(self._settings), main="pages")
