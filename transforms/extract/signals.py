@@ -116,7 +116,7 @@ class _Index:
         self.captions.update(el for el in near_image_block
                              if el not in self.img_ancestors and isinstance(el.tag, str) and _tag(el) != "img")
 
-    def class_tokens(self, el) -> set:
+    def class_tokens(self, el) -> frozenset:
         found = self.tokens.get(el)
         if found is None:
             found = _NO_TOKENS if el in self.known else _compute_class_tokens(el)
@@ -182,7 +182,7 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def _class_tokens(el) -> set[str]:
+def _class_tokens(el) -> frozenset:
     index = _index()
     return index.class_tokens(el) if index is not None else _compute_class_tokens(el)
 
