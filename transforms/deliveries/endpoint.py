@@ -12,7 +12,15 @@ import os
 from schemas.settings import Settings
 from schemas.types import FeedSpec, FeedState
 from transforms.deliveries.delivery import read_delivery
-from transforms.feeds.outcome import PollOutcome, conditional_headers, count, dead, failed_state, ok_state
+from transforms.feeds.outcome import (
+    PollOutcome,
+    conditional_headers,
+    count,
+    dead,
+    failed_state,
+    ok_state,
+    unchanged_state,
+)
 from transforms.fetch.errors import FetchError
 
 
@@ -44,8 +52,7 @@ def poll_endpoint(spec: FeedSpec, previous: FeedState | None, fetcher, settings:
         return PollOutcome((), failed_state(spec.url, previous, polled_at, 0), (letter,), counts)
     if response.status == 304:
         count(counts, "feeds_unchanged")
-        state = ok_state(spec.url, polled_at, 304, previous.etag if previous else None,
-                         previous.last_modified if previous else None, previous.entries_seen if previous else 0)
+        state = unchanged_state(spec.url, previous, polled_at)
         return PollOutcome((), state, (), counts)
     drafts, dead_letters = read_delivery(response.body, spec.format, spec.url, polled_at, settings, counts,
                                          agency_hint=spec.agency)

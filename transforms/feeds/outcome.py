@@ -35,6 +35,12 @@ def ok_state(url, polled_at, status, etag, last_modified, entries) -> FeedState:
                      last_status=status, consecutive_failures=0, entries_seen=entries)
 
 
+def unchanged_state(url, previous, polled_at) -> FeedState:
+    """The state after a 304: the previous validators and entry count, failures reset."""
+    return ok_state(url, polled_at, 304, previous.etag if previous else None,
+                    previous.last_modified if previous else None, previous.entries_seen if previous else 0)
+
+
 def failed_state(url, previous, polled_at, status) -> FeedState:
     return FeedState(
         feed_url=url,

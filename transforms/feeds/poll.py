@@ -17,6 +17,7 @@ from transforms.feeds.outcome import count as _count
 from transforms.feeds.outcome import dead as _dead
 from transforms.feeds.outcome import failed_state as _failed_state
 from transforms.feeds.outcome import ok_state as _ok_state
+from transforms.feeds.outcome import unchanged_state as _unchanged_state
 from transforms.feeds.parsing import NotAFeed, parse_feed
 from transforms.feeds.sitemap_poll import poll_sitemaps
 from transforms.feeds.urls import BadLink, check_link
@@ -52,8 +53,7 @@ def _poll(spec, previous, fetcher, settings: Settings, polled_at: str, counts: d
         return PollOutcome((), _failed_state(spec.url, previous, polled_at, 0), (dead,), counts)
     if response.status == 304:
         _count(counts, "feeds_unchanged")
-        state = _ok_state(spec.url, polled_at, 304, previous.etag if previous else None,
-                          previous.last_modified if previous else None, previous.entries_seen if previous else 0)
+        state = _unchanged_state(spec.url, previous, polled_at)
         return PollOutcome((), state, (), counts)
     try:
         feed = parse_feed(response.body, response.headers, base_url=response.final_url)

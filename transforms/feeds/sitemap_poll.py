@@ -14,7 +14,15 @@ from urllib.parse import urljoin, urlsplit
 
 from schemas.settings import Settings
 from schemas.types import FeedEntry, FeedSpec, FeedState
-from transforms.feeds.outcome import PollOutcome, conditional_headers, count, dead, failed_state, ok_state
+from transforms.feeds.outcome import (
+    PollOutcome,
+    conditional_headers,
+    count,
+    dead,
+    failed_state,
+    ok_state,
+    unchanged_state,
+)
 from transforms.feeds.sitemaps import SitemapError, parse_sitemap, robots_sitemaps
 from transforms.feeds.urls import BadLink, check_link
 from transforms.fetch.errors import FetchError
@@ -39,8 +47,7 @@ def poll_sitemaps(spec: FeedSpec, previous: FeedState | None, fetcher, settings:
                            tuple(dead_letters), counts)
     if root.status == 304:
         count(counts, "feeds_unchanged")
-        state = ok_state(spec.url, polled_at, 304, previous.etag if previous else None,
-                         previous.last_modified if previous else None, previous.entries_seen if previous else 0)
+        state = unchanged_state(spec.url, previous, polled_at)
     elif crawl.root_is_index:
         # An index's children change without it: no validators, so the next poll reads it again
         # (it is small) and skips only the children whose lastmod is older than this poll.
